@@ -1,0 +1,48 @@
+"""The kernel every domain package may use. It imports no domain package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from core import errors, i18n, security
+from core.config import load_config
+from core.db import db
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+migrate = Migrate()
+
+
+def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        "choque",
+        root_path=str(PROJECT_ROOT),
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder="templates",
+        static_folder="static",
+    )
+    app.config.update(load_config(Path(app.instance_path), overrides))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    security.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+
+    from core import views
+
+    app.register_blueprint(views.bp)
+    views.init_cli(app)
+    for domain in domains:
+        domain.init_app(app)
+    return app

@@ -1,0 +1,143 @@
+"""DomainError hierarchy and the one handler that renders HTML or application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. `message` is shown to the user as is."""
+
+    status = 400
+    code = "error"
+    default_message = _l("Yêu cầu không hợp lệ.")
+
+    def __init__(
+        self,
+        message: Any = None,
+        *,
+        fields: dict[str, Any] | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.message = message if message is not None else self.default_message
+        self.fields = dict(fields or {})
+        if code:
+            self.code = code
+        super().__init__(str(self.message))
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+    default_message = _l("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = _l("Không tìm thấy.")
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = _l("Bạn không có quyền làm việc này.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = _l("Dữ liệu đã thay đổi hoặc đã tồn tại.")
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = _l("Không đủ hàng.")
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+    default_message = _l("Bạn thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại.")
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
+    return best in ("application/json", PROBLEM_JSON)
+
+
+def problem(status: int, title: str, detail: str = "", code: str = "", **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": f"about:blank#{code}" if code else "about:blank",
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def _render(status: int, title: str, detail: str, code: str, fields: dict[str, Any] | None = None):
+    if wants_json():
+        return problem(status, title, detail, code, errors=fields or None)
+    html = render_template("core/error.html", status=status, title=title, detail=detail)
+    return html, status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        # A unit of work that raised must leave the database as it was.
+        from core.db import db
+
+        db.session.rollback()
+        return _render(error.status, str(error.message), "", error.code, error.fields)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        title = str(_l("Phiên làm việc đã hết hạn. Vui lòng tải lại trang và gửi lại."))
+        return _render(400, title, "", "csrf")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        titles = {
+            400: _l("Yêu cầu không hợp lệ."),
+            401: _l("Vui lòng đăng nhập."),
+            403: _l("Bạn không có quyền xem trang này."),
+            404: _l("Không tìm thấy trang này."),
+            405: _l("Phương thức không được hỗ trợ."),
+            413: _l("Tệp quá lớn."),
+            429: _l("Bạn thử quá nhiều lần. Vui lòng đợi một lát rồi thử lại."),
+        }
+        title = str(titles.get(status, error.name))
+        response = _render(status, title, "", error.name.lower().replace(" ", "_"))
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            resp = current_app.make_response(response)
+            resp.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+            return resp
+        return response
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception):
+        from core.db import db
+
+        db.session.rollback()
+        title = str(_l("Đã có lỗi ở máy chủ. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
+        return _render(500, title, "", "server_error")

@@ -1,0 +1,67 @@
+"""Locale (Vietnamese first), time zone Asia/Ho_Chi_Minh, money and date filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, format_date, format_datetime, get_locale
+
+from core.money import format_vnd
+
+babel = Babel()
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or session.get("lang") or request.cookies.get("lang")
+    if chosen in languages:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_locale() -> str:
+    locale = get_locale()
+    return str(locale) if locale else "vi"
+
+
+def money(amount: int | None) -> str:
+    if amount is None:
+        return ""
+    return format_vnd(amount, current_locale())
+
+
+def local_date(value: date | datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    if fmt == "short":
+        return value.strftime("%d/%m/%Y")
+    return format_date(value, fmt)
+
+
+def local_datetime(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    if fmt == "short":
+        return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+    return format_datetime(value, fmt)
+
+
+def local_today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(app.root_path.rstrip("/") + "/../translations"),
+    )
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["date"] = local_date
+    app.jinja_env.filters["datetime"] = local_datetime
+    app.jinja_env.globals["current_locale"] = current_locale

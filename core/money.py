@@ -1,0 +1,26 @@
+"""Money is an int of đồng (VND has no minor unit)."""
+
+from __future__ import annotations
+
+import re
+
+from babel.numbers import format_currency
+
+_DIGITS = re.compile(r"[\s.,_₫đ]|vnd|vnđ|dong|đồng", re.IGNORECASE)
+
+
+def format_vnd(amount: int, locale: str = "vi") -> str:
+    """150000 -> '150.000 ₫' (vi) or '₫150,000' (en)."""
+    return format_currency(int(amount), "VND", locale=locale)
+
+
+def parse_vnd(text: str | int | None) -> int | None:
+    """Forgiving input: '150.000', '150,000 đ', '150000' -> 150000. None when not a number."""
+    if text is None:
+        return None
+    if isinstance(text, int):
+        return text
+    digits = _DIGITS.sub("", str(text).strip())
+    if not digits.isdigit():
+        return None
+    return int(digits)

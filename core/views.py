@@ -1,0 +1,62 @@
+"""Kernel routes: health probe, media files, language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, jsonify, redirect, request, send_file, session
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.db import db
+from core.images import image_path
+from core.security import csrf
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except SQLAlchemyError:
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    body = {"status": "ok" if status == 200 else "degraded", "database": database}
+    return jsonify(body), status
+
+
+@bp.get("/media/<key>/<variant>.webp")
+def media(key: str, variant: str):
+    path = image_path(key, variant)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/webp", max_age=31536000)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@bp.post("/lang/<code>")
+@csrf.exempt  # changing the display language alters nothing worth forging
+def set_language(code: str):
+    from flask import current_app
+
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    target = request.form.get("next") or request.referrer or "/"
+    if not _is_local(target):
+        target = "/"
+    response = redirect(target, code=303)
+    response.set_cookie("lang", code, max_age=31536000, samesite="Lax", httponly=True)
+    return response
+
+
+def _is_local(target: str) -> bool:
+    from urllib.parse import urljoin, urlsplit
+
+    resolved = urlsplit(urljoin(request.host_url, target))
+    return resolved.netloc == urlsplit(request.host_url).netloc and resolved.scheme in ("http", "https")
+
+
+def init_cli(app: Flask) -> None:
+    """Kernel CLI commands live here; domains add their own in their cli.py."""

@@ -1,0 +1,17 @@
+def test_health_reports_database_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_unknown_api_path_answers_problem_json(client):
+    response = client.get("/api/v1/does-not-exist")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.json["status"] == 404
+
+
+def test_unknown_page_answers_html_in_vietnamese(client):
+    response = client.get("/does-not-exist")
+    assert response.status_code == 404
+    assert "Không tìm thấy" in response.get_data(as_text=True)
