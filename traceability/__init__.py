@@ -6,4 +6,4 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from traceability import models  # noqa: F401  (tables known to migrations)
