@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from accounts import models  # noqa: F401  (tables known to migrations)
+    from accounts import cli, login, models, views  # noqa: F401  (models: tables for migrations)
+
+    login.init_app(app)
+    app.register_blueprint(views.bp)
+    cli.init_app(app)

@@ -6,4 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from cooperatives import models  # noqa: F401  (tables known to migrations)
+    from cooperatives import cli, models, ocop_views, public_views, views  # noqa: F401
+
+    app.register_blueprint(public_views.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(ocop_views.bp)
+    cli.init_app(app)

@@ -6,4 +6,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceability import models  # noqa: F401  (tables known to migrations)
+    from traceability import (  # noqa: F401  (models: tables for migrations)
+        api,
+        cli,
+        models,
+        public_views,
+        stamp_cli,
+        stamp_views,
+        views,
+    )
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(stamp_views.bp)
+    app.register_blueprint(public_views.bp)
+    cli.init_app(app)
+    stamp_cli.init_app(app)

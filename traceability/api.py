@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("traceability_api", __name__)
