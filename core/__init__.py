@@ -12,7 +12,7 @@ from flask_migrate import Migrate
 
 from core import errors, i18n, security
 from core.config import load_config
-from core.db import db
+from core.db import alembic_compare_type, alembic_render_item, db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 migrate = Migrate()
@@ -32,7 +32,14 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     app.jinja_env.lstrip_blocks = True
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=alembic_compare_type,
+        render_item=alembic_render_item,
+    )
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)

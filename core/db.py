@@ -70,3 +70,22 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
+
+
+def alembic_render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Migrations spell UTCDateTime as the plain timezone-aware DateTime it stores."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def alembic_compare_type(
+    context: Any,
+    inspected_column: Any,
+    metadata_column: Any,
+    inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    if isinstance(metadata_type, UTCDateTime):
+        return not isinstance(inspected_type, DateTime)
+    return None  # Alembic's default comparison

@@ -19,11 +19,7 @@ def check_digit(body: str) -> int:
 
 
 def is_valid_gtin(code: str) -> bool:
-    return (
-        code.isdigit()
-        and len(code) in GTIN_LENGTHS
-        and check_digit(code[:-1]) == int(code[-1])
-    )
+    return code.isdigit() and len(code) in GTIN_LENGTHS and check_digit(code[:-1]) == int(code[-1])
 
 
 def normalize_gtin(text: str | None) -> str | None:

@@ -68,7 +68,9 @@ def _clean(image: Image.Image) -> Image.Image:
     """Apply EXIF orientation, then copy pixels only: no EXIF, GPS, XMP or ICC text survives."""
     image = ImageOps.exif_transpose(image)
     if image.mode not in ("RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+        image = image.convert(
+            "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
+        )
     clean = Image.new(image.mode, image.size)
     clean.paste(image)
     return clean

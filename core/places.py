@@ -32,9 +32,7 @@ def provinces() -> tuple[Place, ...]:
 
 @cache
 def _wards() -> dict[int, Place]:
-    return {
-        int(w.code): Place(int(w.code), w.name, int(w.province_code)) for w in Ward.iter_all()
-    }
+    return {int(w.code): Place(int(w.code), w.name, int(w.province_code)) for w in Ward.iter_all()}
 
 
 @cache

@@ -55,7 +55,10 @@ def _is_local(target: str) -> bool:
     from urllib.parse import urljoin, urlsplit
 
     resolved = urlsplit(urljoin(request.host_url, target))
-    return resolved.netloc == urlsplit(request.host_url).netloc and resolved.scheme in ("http", "https")
+    return resolved.netloc == urlsplit(request.host_url).netloc and resolved.scheme in (
+        "http",
+        "https",
+    )
 
 
 def init_cli(app: Flask) -> None:

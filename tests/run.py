@@ -1,6 +1,6 @@
 """`make test`: the whole suite on SQLite, then again on PostgreSQL.
 
-On a machine without PostgreSQL the second run is skipped and says so; with CI=true it fails instead.
+On a machine without PostgreSQL the second run is skipped and says so; with CI=true it fails.
 Browser tests (tests/e2e) run once, in the SQLite pass: they start their own server and database.
 """
 
@@ -10,7 +10,9 @@ import os
 import subprocess
 import sys
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def postgres_reachable() -> bool:
