@@ -1,0 +1,133 @@
+"""Public catalog pages under load: GET /p/<slug> and GET /c/<slug> over a catalog of 1,000
+producers and 100,000 products, against the trivial route in the same gunicorn run.
+
+Baseline: GET /_bench/trivial (a Flask route returning "ok") in the same server, measured before
+and after the pages; the ratio is page req/s ÷ mean trivial req/s.
+
+    python -m bench.bench_catalog_pages        (BENCH_PRODUCTS, BENCH_PRODUCERS, BENCH_DATABASES,
+                                                BENCH_DURATION, BENCH_CONNECTIONS to change)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from typing import Any
+
+from bench.app import TRIVIAL_PATH
+from bench.harness import (
+    Database,
+    app_env,
+    backends,
+    build_schema,
+    database,
+    database_version,
+    env_int,
+    flask,
+    get_status,
+    gunicorn,
+    load,
+    load_tool,
+    log,
+    machine,
+    ratio,
+    sql_rows,
+    warm_up,
+    workers,
+    write_results,
+)
+
+NAME = "catalog_pages"
+BASELINE = f"GET {TRIVIAL_PATH} (trivial Flask route) in the same gunicorn run"
+PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
+PRODUCTS = env_int("BENCH_PRODUCTS", 100_000)
+SAMPLE_PRODUCTS = 2_000
+SAMPLE_PRODUCERS = 500
+
+
+def measure(db: Database) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="choque-media-") as media:
+        env = app_env(db, media)
+        schema = build_schema(env)
+        started = time.perf_counter()
+        output = flask(
+            env, "bench-data", "--producers", str(PRODUCERS), "--products", str(PRODUCTS)
+        )
+        data_seconds = time.perf_counter() - started
+        log("  " + "\n  ".join(x for x in output.splitlines() if ":" in x))
+        products = [
+            f"/p/{slug}"
+            for (slug,) in sql_rows(
+                db,
+                "SELECT slug FROM product WHERE slug LIKE 'bench-%' AND status = 'published' "
+                f"ORDER BY random() LIMIT {SAMPLE_PRODUCTS}",
+            )
+        ]
+        producers = [
+            f"/c/{slug}"
+            for (slug,) in sql_rows(
+                db,
+                "SELECT slug FROM producer WHERE slug LIKE 'bench-%' "
+                f"ORDER BY random() LIMIT {SAMPLE_PRODUCERS}",
+            )
+        ]
+        result: dict[str, Any] = {
+            "database": database_version(db),
+            "schema": schema,
+            "catalog": {"producers": PRODUCERS, "products": PRODUCTS},
+            "bench_data_seconds": round(data_seconds, 1),
+            "workers": workers(),
+            "load_tool": load_tool(),
+        }
+        with gunicorn(env) as base:
+            pages = {"product_page": products, "producer_page": producers}
+            available = {}
+            for key, paths in pages.items():
+                status = get_status(base, paths[0])
+                available[key] = status == 200
+                if status != 200:
+                    log(f"  {key}: {paths[0]} answers {status}; not measured yet")
+                    result[key] = f"not measured: {paths[0]} answered {status}"
+            warm_up(base, [TRIVIAL_PATH])
+            first = load(base, [TRIVIAL_PATH], "GET /_bench/trivial")
+            log("  " + first.line())
+            measured = {}
+            for key, paths in pages.items():
+                if not available[key]:
+                    continue
+                warm_up(base, paths)
+                label = f"GET /{paths[0].split('/')[1]}/<slug>"
+                figures = load(base, paths, label)
+                log("  " + figures.line())
+                measured[key] = figures
+            second = load(base, [TRIVIAL_PATH], "GET /_bench/trivial (after)")
+            log("  " + second.line())
+        trivial_rps = (first.rps + second.rps) / 2
+        trivial_p99 = (first.p99_ms + second.p99_ms) / 2
+        result["trivial"] = first
+        result["trivial_after"] = second
+        for key, figures in measured.items():
+            result[key] = figures
+            result[f"{key}_ratio_rps"] = ratio(figures.rps, trivial_rps)
+            result[f"{key}_ratio_p99"] = ratio(figures.p99_ms, trivial_p99)
+            log(
+                f"  {figures.label}: {ratio(figures.rps, trivial_rps):.2f}× the trivial route's "
+                f"throughput, p99 {ratio(figures.p99_ms, trivial_p99):.1f}× its p99"
+            )
+        return result
+
+
+def main() -> int:
+    facts = machine()
+    log(f"{NAME}: {facts['cores']} cores, Python {facts['python']}, commit {facts['commit']}")
+    figures: dict[str, Any] = {}
+    for kind in backends():
+        log(f"[{kind}] catalog of {PRODUCERS:,} producers and {PRODUCTS:,} products")
+        with database(kind) as db:
+            figures[kind] = measure(db)
+    write_results(NAME, BASELINE, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
