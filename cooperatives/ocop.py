@@ -974,10 +974,12 @@ def decide_evaluation(
                 ),
                 code="needs_central",
             )
-        raise Forbidden(
-            _("Sản phẩm 3–4 sao do Hội đồng OCOP cấp tỉnh xét công nhận."),
-            code="needs_province",
-        )
+        if stars in (3, 4):
+            raise Forbidden(
+                _("Sản phẩm 3–4 sao do Hội đồng OCOP cấp tỉnh xét công nhận."),
+                code="needs_province",
+            )
+        raise Forbidden(_("Chỉ thành viên hội đồng OCOP mới ghi được quyết định."))
     level = scope.level_for(stars, evaluation.province_code)
     product = db.session.get(Product, evaluation.product_id)
     assert product is not None  # RESTRICT foreign key

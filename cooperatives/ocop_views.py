@@ -359,6 +359,7 @@ def _render_evaluation(
     score_form: ScoreForm | None = None,
     decision_form: DecisionForm | None = None,
     decision_error: str | None = None,
+    page_error: str | None = None,
     status: int = 200,
 ):
     if score_form is None:
@@ -393,8 +394,11 @@ def _render_evaluation(
         score_form=score_form,
         decision_form=decision_form,
         decision_error=decision_error,
+        page_error=page_error,
         maxima=ocop.PART_MAXIMA[evaluation.rule_set],
-        can_score=evaluation.status in ocop.OPEN_EVALUATION,
+        can_score=(
+            evaluation.status in ocop.OPEN_EVALUATION and scope.seated_for(evaluation.province_code)
+        ),
         can_decide=(
             evaluation.status == EvaluationStatus.SCORED
             and stars is not None
@@ -434,6 +438,12 @@ def council_score(evaluation_id: int):
             apply_errors(form, error.fields or {"": error.message})
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(scope, evaluation, score_form=form, status=error.status)
+        except Forbidden as error:
+            db.session.rollback()
+            evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
+            return _render_evaluation(
+                scope, evaluation, page_error=str(error.message), status=error.status
+            )
         db.session.commit()
         flash(_("Đã lưu điểm; hệ thống đã đề xuất số sao."), "success")
         return redirect(url_for(".council_evaluation", evaluation_id=evaluation_id), 303)

@@ -482,9 +482,19 @@ def test_central_and_admin_may_pick_any_province_but_not_an_unknown_one(client, 
 
 
 def test_post_without_csrf_token_is_refused_and_saves_nothing(client, app, lan):
-    login(client, lan["user"])
+    with app.app_context():
+        product = db.session.get(Product, lan["product"])
+        certificate_id = make_certificate(product).id
+        db.session.commit()
+    council = _council_member(app, "province", PHU_THO)
     app.config["WTF_CSRF_ENABLED"] = True
     try:
+        login(client, council)
+        revoke = client.post(
+            f"/council/certificates/{certificate_id}/revoke", data={"reason": "Giả mạo yêu cầu"}
+        )
+        assert revoke.status_code == 400
+        login(client, lan["user"])
         response = client.post(
             f"/manage/{lan['producer']}/ocop/certificates/new",
             data=_certificate_form(lan["product"]),
@@ -498,7 +508,8 @@ def test_post_without_csrf_token_is_refused_and_saves_nothing(client, app, lan):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     with app.app_context():
-        assert _count(OcopCertificate) == 0
+        assert _count(OcopCertificate) == 1
+        assert db.session.get(OcopCertificate, certificate_id).status == "valid"
         assert _count(OcopEvaluation) == 0
 
 
@@ -533,3 +544,24 @@ def test_a_member_of_producer_a_gets_404_on_every_ocop_route_of_producer_b(clien
     with app.app_context():
         assert db.session.get(OcopEvaluation, ids["evaluation_id"]).status == "submitted"
         assert _count(OcopCertificate) == 1
+
+
+def test_platform_admin_sees_an_evaluation_but_cannot_score_it(client, app):
+    evaluation_id = _evaluation_in(app, THANH_HOA, HOANG_HOA)
+    with app.app_context():
+        admin = make_user(admin=True)
+        db.session.commit()
+        admin_id = admin.id
+    login(client, admin_id)
+    page = client.get(f"/council/evaluations/{evaluation_id}")
+    assert page.status_code == 200
+    assert "council_score" not in page.get_data(as_text=True)
+    assert f"/council/evaluations/{evaluation_id}/score" not in page.get_data(as_text=True)
+    response = client.post(
+        f"/council/evaluations/{evaluation_id}/score",
+        data={"score_a": "30", "score_b": "20", "score_c": "25"},
+    )
+    assert response.status_code == 403
+    assert "Chỉ thành viên hội đồng" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(OcopEvaluation, evaluation_id).status == "submitted"
