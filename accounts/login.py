@@ -1,14 +1,74 @@
-"""Flask-Login wiring (placeholder until the accounts work lands)."""
+"""Flask-Login wiring: session identity "id:session_version", safe `next`, 401 for the API."""
 
-from flask import Flask
-from flask_login import LoginManager
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, login_user
+
+from accounts.models import User
+from core.db import db
+from core.errors import problem
 
 login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+login_manager.login_message_category = "warning"
+login_manager.session_protection = "basic"  # "strong" would sign out phones whose IP changes on 3G
+
+
+def load_user(identity: str) -> User | None:
+    """`identity` is User.get_id(): "42:3". A stale version (password changed) is refused."""
+    user_id, sep, version = str(identity).partition(":")
+    if not sep or not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """A path on this site to return to after sign-in, or None (no open redirects)."""
+    if not target or len(target) > 2000:
+        return None
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def landing_url() -> str:
+    if "cooperatives.dashboard" in current_app.view_functions:
+        return url_for("cooperatives.dashboard")
+    return "/"
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    """Sign `user` in on a fresh session (keeps only the chosen language)."""
+    language = session.get("lang")
+    session.clear()
+    session["lang"] = language or user.locale
+    login_user(user, remember=remember)
+
+
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        response = problem(401, str(_l("Vui lòng đăng nhập.")), code="unauthorized")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="choque"'
+        return response
+    flash(str(login_manager.login_message), login_manager.login_message_category)
+    here = request.full_path if request.query_string else request.path
+    return redirect(url_for("accounts.login", next=safe_next(here)))
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-
-    @login_manager.user_loader
-    def _load(identity: str):
-        return None
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_unauthorized)
