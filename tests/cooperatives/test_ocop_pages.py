@@ -565,3 +565,12 @@ def test_platform_admin_sees_an_evaluation_but_cannot_score_it(client, app):
     assert "Chỉ thành viên hội đồng" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(OcopEvaluation, evaluation_id).status == "submitted"
+
+
+def test_only_council_members_get_the_council_link(client, app, lan):
+    hung = _council_member(app, "province", PHU_THO)
+    login(client, hung)
+    assert 'href="/council"' in client.get("/council").get_data(as_text=True)
+    login(client, lan["user"])
+    page = client.get(f"/manage/{lan['producer']}/ocop").get_data(as_text=True)
+    assert 'href="/council"' not in page
