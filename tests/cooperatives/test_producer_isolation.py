@@ -1,0 +1,178 @@
+"""Object-level authorisation: a member of producer A gets 404 on every route of producer B's data,
+and nothing changes. Routes are enumerated from the URL map, so a new route is covered at once."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from cooperatives.models import OcopEvaluation, ProductImage
+from core.db import db
+from tests.conftest import login
+from tests.cooperatives.catalog_helpers import jpeg_with_gps
+from tests.factories import add_member, make_certificate, make_producer, make_product, make_user
+
+PREFIX = "/manage/<int:producer_id>"
+ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
+
+# Everything a form anywhere might want: if authorisation slipped, the change would go through.
+FORM = {
+    "name": "Bị đổi",
+    "name_vi": "Bị đổi",
+    "kind": "htx",
+    "province_code": "25",
+    "ward_code": "5089",
+    "phone": "0987654321",
+    "role": "manager",
+    "status": "archived",
+    "label": "thùng 1 kg",
+    "pack_size": "1",
+    "unit": "kg",
+    "price": "1000",
+    "active": "y",
+    "action": "up",
+    "alt": "Bị đổi",
+    "decision_number": "1/QĐ",
+    "decision_date": "2024-03-15",
+    "issuing_authority": "UBND",
+    "rule_set": "148/2023",
+    "score_a": "30",
+    "score_b": "20",
+    "score_c": "30",
+    "total_score": "80",
+    "stars": "4",
+    "reason": "thử",
+    "note": "thử",
+    "product_id": "0",
+    "category_code": "1.1",
+}
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    state = {}
+    for table in db.metadata.sorted_tables:
+        order = list(table.primary_key.columns) or list(table.columns)
+        rows = db.session.execute(select(table).order_by(*order)).all()
+        state[table.name] = [tuple(map(str, row)) for row in rows]
+    return state
+
+
+@pytest.fixture
+def two_producers(app):
+    with app.app_context():
+        manager_a = make_user(name="Quản lý A")
+        producer_a = make_producer(name="HTX A", manager=manager_a)
+        product_a = make_product(producer_a)
+        manager_b = make_user(name="Quản lý B")
+        producer_b = make_producer(name="HTX B", manager=manager_b)
+        helper_b = add_member(make_user(name="Người hỗ trợ B"), producer_b, "helper")
+        product_b = make_product(producer_b, status="draft")
+        image_b = ProductImage(product_id=product_b.id, key="bimage", width=10, height=10)
+        db.session.add(image_b)
+        certificate_b = make_certificate(product_b)
+        evaluation_b = OcopEvaluation(
+            product_id=product_b.id, producer_id=producer_b.id, province_code=25
+        )
+        db.session.add(evaluation_b)
+        db.session.commit()
+        return {
+            "manager_a": manager_a.id,
+            "a": {
+                "producer_id": producer_a.id,
+                "product_id": product_a.id,
+                "variant_id": product_a.variants[0].id,
+            },
+            "b": {
+                "producer_id": producer_b.id,
+                "product_id": product_b.id,
+                "variant_id": product_b.variants[0].id,
+                "membership_id": helper_b.id,
+                "image_id": image_b.id,
+                "certificate_id": certificate_b.id,
+                "evaluation_id": evaluation_b.id,
+            },
+        }
+
+
+def _producer_rules(app) -> list:
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith(PREFIX)]
+    assert len(rules) >= 12, [r.rule for r in rules]
+    return rules
+
+
+def _url(rule, values: dict[str, int]) -> str:
+    return ARGUMENT.sub(lambda m: str(values.get(m.group(1), 1)), rule.rule)
+
+
+def _post_data() -> dict:
+    return {
+        **FORM,
+        "photos": (io.BytesIO(jpeg_with_gps()), "a.jpg"),
+        "logo": (io.BytesIO(jpeg_with_gps()), "logo.jpg"),
+    }
+
+
+def _requests(rule):
+    yield from sorted(rule.methods & {"GET", "POST"})
+
+
+def test_a_manager_of_a_gets_404_on_every_route_of_producer_b(app, client, two_producers):
+    login(client, two_producers["manager_a"])
+    with app.app_context():
+        before = _snapshot()
+    checked = []
+    for rule in _producer_rules(app):
+        url = _url(rule, two_producers["b"])
+        for method in _requests(rule):
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data=_post_data(), content_type="multipart/form-data")
+            assert response.status_code == 404, (method, url, response.status_code)
+            checked.append((method, rule.rule))
+    assert (
+        client.get(f"/manage/go?producer_id={two_producers['b']['producer_id']}").status_code == 404
+    )
+    with app.app_context():
+        assert _snapshot() == before
+    assert any(m == "POST" for m, _r in checked)
+
+
+def test_ids_of_b_under_a_own_producer_are_404_too(app, client, two_producers):
+    """/manage/<A>/products/<B's product>: the sub-object must belong to the producer in the URL."""
+    login(client, two_producers["manager_a"])
+    with app.app_context():
+        before = _snapshot()
+    mixed = {**two_producers["b"], "producer_id": two_producers["a"]["producer_id"]}
+    tried = 0
+    for rule in _producer_rules(app):
+        arguments = set(ARGUMENT.findall(rule.rule)) - {"producer_id"}
+        if not arguments:
+            continue
+        url = _url(rule, mixed)
+        for method in _requests(rule):
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data=_post_data(), content_type="multipart/form-data")
+            assert response.status_code == 404, (method, url, response.status_code)
+            tried += 1
+    with app.app_context():
+        assert _snapshot() == before
+    assert tried >= 8
+
+
+def test_own_routes_answer_for_the_manager_of_a(app, client, two_producers):
+    """The same enumeration is not vacuous: A's own pages answer (no 404) for A's manager."""
+    login(client, two_producers["manager_a"])
+    for rule in _producer_rules(app):
+        if "GET" not in rule.methods:
+            continue
+        arguments = set(ARGUMENT.findall(rule.rule))
+        if not arguments <= set(two_producers["a"]):
+            continue
+        response = client.get(_url(rule, two_producers["a"]))
+        assert response.status_code != 404, rule.rule
