@@ -7,6 +7,7 @@ from datetime import date
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from core.db import db
 
@@ -40,7 +41,7 @@ def expire_command(today_text: str | None) -> None:
     except Exception:
         db.session.rollback()
         raise
-    click.echo(f"{count} giấy chứng nhận OCOP đã chuyển sang hết hạn.")
+    click.echo(_("%(n)s giấy chứng nhận OCOP đã chuyển sang hết hạn.", n=count))
 
 
 @ocop_cli.command("expiring")
@@ -59,7 +60,9 @@ def expiring_command(days: int, province_code: int | None) -> None:
             f"{certificate.valid_until:%d/%m/%Y}\t{certificate.stars}★\t"
             f"{certificate.decision_number}\t{name}"
         )
-    click.echo(f"{len(certificates)} giấy chứng nhận hết hạn trong {days} ngày tới.")
+    click.echo(
+        _("%(n)s giấy chứng nhận hết hạn trong %(days)s ngày tới.", n=len(certificates), days=days)
+    )
 
 
 def init_app(app: Flask) -> None:
