@@ -1,0 +1,158 @@
+"""The consumer scan page under load: GET /s/<code> for random active stamps among 1,000,000,
+against the trivial route in the same gunicorn run; then proof that no scan record was lost.
+
+Baseline: GET /_bench/trivial (a Flask route returning "ok") in the same server, measured before
+and after the scan pages; the ratio is scan req/s ÷ mean trivial req/s (aim: ≥ 0.5).
+
+No scan lost: after the server has stopped, the Scan rows added during the measured load must be
+at least the number of 2xx answers to /s/ (wrk may leave up to one request per connection in
+flight at its deadline: the server records those scans but wrk never counts their answers).
+
+    python -m bench.bench_scan_page      (BENCH_STAMPS, BENCH_SCAN_PRODUCTS, BENCH_DATABASES,
+                                          BENCH_DURATION, BENCH_CONNECTIONS to change)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from typing import Any
+
+from bench.app import TRIVIAL_PATH
+from bench.harness import (
+    CONNECTIONS,
+    Database,
+    app_env,
+    backends,
+    build_schema,
+    database,
+    database_version,
+    env_int,
+    flask,
+    get_status,
+    gunicorn,
+    load,
+    load_tool,
+    log,
+    machine,
+    ratio,
+    sql_rows,
+    sql_scalar,
+    warm_up,
+    workers,
+    write_results,
+)
+
+NAME = "scan_page"
+BASELINE = f"GET {TRIVIAL_PATH} (trivial Flask route) in the same gunicorn run"
+STAMPS = env_int("BENCH_STAMPS", 1_000_000)
+PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
+PRODUCTS = env_int("BENCH_SCAN_PRODUCTS", 10_000)
+SAMPLE = 5_000
+AIM = 0.5
+
+ACTIVE_CODES = (
+    "SELECT s.code FROM stamp s JOIN batch b ON b.id = s.batch_id "
+    "JOIN producer p ON p.id = s.producer_id "
+    "WHERE s.state = 'active' AND b.status = 'active' AND p.slug LIKE 'bench-%' "
+    f"ORDER BY random() LIMIT {SAMPLE}"
+)
+
+
+def counts(db: Database) -> tuple[int, int]:
+    scans = int(sql_scalar(db, "SELECT count(*) FROM scan") or 0)
+    counted = int(sql_scalar(db, "SELECT coalesce(sum(scan_count), 0) FROM stamp") or 0)
+    return scans, counted
+
+
+def measure(db: Database) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="choque-media-") as media:
+        env = app_env(db, media)
+        schema = build_schema(env)
+        started = time.perf_counter()
+        output = flask(
+            env,
+            "bench-data",
+            "--producers",
+            str(PRODUCERS),
+            "--products",
+            str(PRODUCTS),
+            "--stamps",
+            str(STAMPS),
+        )
+        data_seconds = time.perf_counter() - started
+        log("  " + "\n  ".join(x for x in output.splitlines() if ":" in x))
+        paths = [f"/s/{code}" for (code,) in sql_rows(db, ACTIVE_CODES)]
+        result: dict[str, Any] = {
+            "database": database_version(db),
+            "schema": schema,
+            "stamps": int(sql_scalar(db, "SELECT count(*) FROM stamp")),
+            "bench_data_seconds": round(data_seconds, 1),
+            "workers": workers(),
+            "load_tool": load_tool(),
+            "connections": CONNECTIONS,
+        }
+        with gunicorn(env) as base:
+            status = get_status(base, paths[0])
+            if status != 200:
+                log(f"  {paths[0]} answers {status}: the scan page is not measured yet")
+                result["scan_page"] = f"not measured: {paths[0]} answered {status}"
+                return result
+            warm_up(base, [TRIVIAL_PATH])
+            first = load(base, [TRIVIAL_PATH], "GET /_bench/trivial")
+            log("  " + first.line())
+            warm_up(base, paths)
+            time.sleep(0.5)  # let the warm-up's last requests finish before counting
+            before = counts(db)
+            scan = load(base, paths, "GET /s/<code>")
+            log("  " + scan.line())
+            second = load(base, [TRIVIAL_PATH], "GET /_bench/trivial (after)")
+            log("  " + second.line())
+        after = counts(db)  # the server has stopped: every request it accepted is finished
+        trivial_rps = (first.rps + second.rps) / 2
+        trivial_p99 = (first.p99_ms + second.p99_ms) / 2
+        added, counter_added = after[0] - before[0], after[1] - before[1]
+        lost = max(0, scan.ok_2xx - added)
+        result.update(
+            {
+                "trivial": first,
+                "trivial_after": second,
+                "scan_page": scan,
+                "scan_ratio_rps": ratio(scan.rps, trivial_rps),
+                "scan_ratio_p99": ratio(scan.p99_ms, trivial_p99),
+                "aim_ratio_rps": AIM,
+                "scan_rows_added": added,
+                "scan_count_added": counter_added,
+                "responses_2xx": scan.ok_2xx,
+                "scans_lost": lost,
+                "scans_in_flight_at_deadline": added - scan.ok_2xx,
+                "no_scan_lost": lost == 0 and added - scan.ok_2xx <= CONNECTIONS,
+            }
+        )
+        log(
+            f"  GET /s/<code>: {result['scan_ratio_rps']:.2f}× the trivial route's throughput "
+            f"(aim ≥ {AIM}), p99 {result['scan_ratio_p99']:.1f}× its p99"
+        )
+        log(
+            f"  scans: {scan.ok_2xx} answers 2xx, {added} Scan rows added, stamp counters +"
+            f"{counter_added}; lost {lost} → "
+            + ("no scan record lost" if result["no_scan_lost"] else "SCANS LOST")
+        )
+        return result
+
+
+def main() -> int:
+    facts = machine()
+    log(f"{NAME}: {facts['cores']} cores, Python {facts['python']}, commit {facts['commit']}")
+    figures: dict[str, Any] = {}
+    for kind in backends():
+        log(f"[{kind}] {STAMPS:,} stamps")
+        with database(kind) as db:
+            figures[kind] = measure(db)
+    write_results(NAME, BASELINE, figures)
+    lost = [k for k, f in figures.items() if f.get("no_scan_lost") is False]
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
