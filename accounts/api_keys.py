@@ -21,10 +21,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from accounts import audit
+from accounts.identifiers import printable
 from accounts.models import ApiKey
 from core.db import db, utcnow
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
-from core.text import clean
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +93,7 @@ def create_api_key(
     actor_id: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns (row, plain key). The plain key is never stored or shown again."""
-    name = clean(name)
+    name = printable(name)
     if not name or len(name) > 120:
         message = _l("Tên đối tác cần từ 1 đến 120 ký tự.")
         raise Invalid(message, fields={"name": message})

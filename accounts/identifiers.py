@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -34,8 +35,13 @@ class Identifier:
         return display_phone(self.value) if self.kind == PHONE else self.value
 
 
+def printable(text: str | None) -> str:
+    """clean() without control characters (PostgreSQL refuses NUL; nobody types them)."""
+    return clean("".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cc"))
+
+
 def normalize_email(text: str | None) -> str | None:
-    value = clean(text).lower()
+    value = printable(text).lower()
     if len(value) > 254 or not _EMAIL.match(value):
         return None
     return value
@@ -45,7 +51,7 @@ def parse_identifier(
     text: str | None, field: str = "identifier", *, mobile_only: bool = False
 ) -> Identifier:
     """'0912 345 678', '+84912345678' or 'lan@example.vn' -> Identifier; Invalid otherwise."""
-    raw = clean(text)
+    raw = printable(text)
     if not raw:
         message = _l("Vui lòng nhập số điện thoại hoặc e-mail.")
         raise Invalid(message, fields={field: message})
@@ -67,7 +73,7 @@ def parse_identifier(
 
 def rate_limit_key(text: str | None) -> str:
     """The same key for every spelling of one destination ('0912…' and '+84912…')."""
-    raw = clean(text)
+    raw = printable(text)
     if "@" in raw:
         return normalize_email(raw) or fold(raw)[:254]
     return normalize_phone(raw) or fold(raw)[:64]

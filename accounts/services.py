@@ -6,19 +6,25 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from accounts import audit, otp
-from accounts.identifiers import EMAIL, PHONE, Identifier, find_user, parse_identifier
+from accounts.identifiers import (
+    EMAIL,
+    PHONE,
+    Identifier,
+    find_user,
+    parse_identifier,
+    printable,
+)
 from accounts.models import User
 from accounts.passwords import hash_password, set_password, verify_password
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid
-from core.text import clean
 
 LOCALES = ("vi", "en")
 NAME_MAX = 120
 
 
 def clean_name(text: str | None, field: str = "name") -> str:
-    name = clean(text)
+    name = printable(text)
     if not name:
         message = _l("Vui lòng nhập họ tên.")
         raise Invalid(message, fields={field: message})

@@ -31,11 +31,14 @@ from accounts.forms import (
 )
 from accounts.identifiers import EMAIL, PHONE, Identifier, parse_identifier, rate_limit_key
 from accounts.login import landing_url, safe_next, start_session
+from accounts.models import CouncilLevel
 from accounts.otp import CodeRejected
 from accounts.passwords import check_strength
+from accounts.roles import council_seats
 from core.db import db
 from core.errors import DomainError, Invalid
 from core.phones import display_phone
+from core.places import province
 from core.security import limiter
 
 bp = Blueprint("accounts", __name__)
@@ -363,9 +366,25 @@ def reset_verify():
 
 def _render_account(profile: ProfileForm, password: PasswordChangeForm, status: int = 200):
     html = render_template(
-        "accounts/account.html", profile=profile, password=password, user=current_user
+        "accounts/account.html",
+        profile=profile,
+        password=password,
+        user=current_user,
+        roles=_role_labels(current_user),
     )
     return html, status
+
+
+def _role_labels(user: Any) -> list[str]:
+    labels = [_("Quản trị nền tảng")] if user.is_platform_admin else []
+    for seat in council_seats(user):
+        if seat.level == CouncilLevel.CENTRAL:
+            labels.append(_("Hội đồng OCOP trung ương"))
+        else:
+            place = province(seat.province_code)
+            name = place.name if place else str(seat.province_code)
+            labels.append(_("Hội đồng OCOP tỉnh %(province)s", province=name))
+    return labels
 
 
 @bp.get("/account")

@@ -9,7 +9,7 @@ from accounts.models import AuditEntry, OneTimeCode
 from core.db import db
 from tests.accounts.helpers import latest_code, outbox_count, signed_in, user_state
 from tests.conftest import login
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_council_member, make_user
 
 PHONE = "+84912345678"
 NEW_PASSWORD = "cam-cao-phong-2026"
@@ -192,3 +192,18 @@ def test_sign_out_everywhere_keeps_only_this_device(app, lan):
 
     assert signed_in(this_device)
     assert not signed_in(other_device)
+
+
+def test_account_page_names_council_and_admin_roles(client, app):
+    with app.app_context():
+        hung = make_council_member(level="province", province_code=25)
+        hung.is_platform_admin = True
+        db.session.commit()
+        hung_id = hung.id
+    login(client, hung_id)
+
+    html = client.get("/account").get_data(as_text=True)
+
+    assert "Hội đồng OCOP tỉnh Phú Thọ" in html
+    assert "Quản trị nền tảng" in html
+    assert "/admin/api-keys" in html
