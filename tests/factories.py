@@ -169,3 +169,27 @@ def make_certificate(
     db.session.add(certificate)
     db.session.flush()
     return certificate
+
+
+def make_batch(
+    product: Product,
+    lot_code: str | None = None,
+    produced_on: date | None = None,
+    quantity: str = "500",
+    unit: str = "kg",
+    parents: list | None = None,
+    **fields,
+):
+    """A lot of `product` through the real service (its first trace event included)."""
+    from traceability.batches import create_batch
+
+    return create_batch(
+        product.producer_id,
+        product_id=product.id,
+        lot_code=lot_code or f"LOT-{next(_seq)}",
+        produced_on=produced_on or date.today() - timedelta(days=3),
+        quantity=quantity,
+        unit=unit,
+        parent_ids=[p.id for p in parents or []],
+        **fields,
+    )
