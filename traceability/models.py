@@ -155,6 +155,10 @@ class StampRun(db.Model):
     first_serial: Mapped[int] = mapped_column(BigInteger)
     last_serial: Mapped[int] = mapped_column(BigInteger)
     with_pin: Mapped[bool] = mapped_column(default=False)
+    # GS1 Digital Link identifiers printed into this run's QR codes, fixed when it is ordered
+    # (a printed URL never changes, even if the product's GTIN does); NULL: /s/<code> URLs.
+    dl_gtin: Mapped[str | None] = mapped_column(String(14), index=True)
+    dl_lot: Mapped[str | None] = mapped_column(String(20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
