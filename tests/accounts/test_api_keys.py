@@ -222,3 +222,28 @@ def test_admin_revokes_a_key(client, app, people):
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "api_key_revoked"))
         assert entry.actor_id == people["admin"]
     assert client.post("/admin/api-keys/999999/revoke").status_code == 404
+
+
+def _admin_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("accounts_admin."):
+            url = rule.rule.replace("<int:key_id>", "1")
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield method, url
+
+
+def test_every_admin_route_refuses_non_admins_and_anonymous_visitors(app, people):
+    _new_key(app)
+    routes = list(_admin_routes(app))
+    assert len(routes) >= 3
+    member = app.test_client()
+    login(member, people["lan"])
+    anonymous = app.test_client()
+
+    for method, url in routes:
+        assert member.open(url, method=method).status_code == 403, (method, url)
+        response = anonymous.open(url, method=method)
+        assert response.status_code == 302, (method, url)
+        assert response.headers["Location"].startswith("/login")
+    with app.app_context():
+        assert db.session.scalar(select(ApiKey.revoked_at)) is None

@@ -263,3 +263,17 @@ def test_code_verification_is_limited_per_address(client, app, lan):
 
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
+
+
+def test_csrf_enabled_app_refuses_code_requests_without_token(build_app, lan):
+    csrf_app = build_app(WTF_CSRF_ENABLED=True)
+    client = csrf_app.test_client()
+
+    for url, data in [
+        ("/login/code", {"identifier": "0912345678"}),
+        ("/register", {"name": "Bà Lan", "identifier": "0912345678"}),
+        ("/reset", {"identifier": "0912345678"}),
+    ]:
+        assert client.post(url, data=data).status_code == 400, url
+
+    assert outbox_count(csrf_app) == 0

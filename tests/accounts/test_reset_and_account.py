@@ -207,3 +207,19 @@ def test_account_page_names_council_and_admin_roles(client, app):
     assert "Hội đồng OCOP tỉnh Phú Thọ" in html
     assert "Quản trị nền tảng" in html
     assert "/admin/api-keys" in html
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/account"),
+        ("POST", "/account"),
+        ("POST", "/account/password"),
+        ("POST", "/account/sessions"),
+    ],
+)
+def test_account_routes_need_a_signed_in_user(client, method, url):
+    response = client.open(url, method=method, data={"profile-name": "X"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
