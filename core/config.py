@@ -93,6 +93,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SCAN_COPY_WARNING_THRESHOLD": _int(
             "SCAN_COPY_WARNING_THRESHOLD", env.get("SCAN_COPY_WARNING_THRESHOLD"), 20
         ),
+        "SMS_GATEWAY": env.get("SMS_GATEWAY", "log"),
+        "EMAIL_GATEWAY": env.get("EMAIL_GATEWAY", "log"),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
         "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
