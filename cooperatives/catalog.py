@@ -6,6 +6,7 @@ from certificates valid today.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from cooperatives.models import OcopCertificate, Producer, Product, ProductImage, ProductStatus
 from cooperatives.ocop import valid_certificates
+from cooperatives.producers import clean_text
 from core.db import db
 from core.i18n import local_today
 from core.text import fold
@@ -23,6 +25,7 @@ from core.text import fold
 PAGE_SIZE = 24
 SLUG_MAX = 120
 SEARCH_WORDS = 6
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,11 @@ def _card_query():
 
 
 def search_words(q: str | None) -> list[str]:
-    return fold(q or "")[:200].split()[:SEARCH_WORDS]
+    return fold(clean_text(q))[:200].split()[:SEARCH_WORDS]
+
+
+def _slug_ok(slug: str) -> bool:
+    return 0 < len(slug) <= SLUG_MAX and SLUG_PATTERN.match(slug) is not None
 
 
 def published_products(page: int, q: str | None = None) -> Pagination:
@@ -95,7 +102,7 @@ def published_products(page: int, q: str | None = None) -> Pagination:
 
 
 def producer_by_slug(slug: str) -> Producer | None:
-    if not slug or len(slug) > SLUG_MAX:
+    if not _slug_ok(slug):
         return None
     return db.session.scalar(select(Producer).where(Producer.slug == slug))
 
@@ -108,7 +115,7 @@ def producer_products(producer_id: int, page: int) -> Pagination:
 
 
 def product_by_slug(slug: str) -> Product | None:
-    if not slug or len(slug) > SLUG_MAX:
+    if not _slug_ok(slug):
         return None
     return db.session.scalar(
         select(Product)

@@ -32,6 +32,7 @@ from cooperatives.models import (
     RuleSet,
 )
 from cooperatives.ocop import PART_MAXIMA, default_rule_set, stars_for_score, valid_until_for
+from cooperatives.reference import load_ocop_categories
 from core import places
 from core.db import db, utcnow
 from core.i18n import local_today
@@ -280,8 +281,13 @@ def _photo(label: str, colour: tuple[int, int, int], n: int) -> io.BytesIO:
         draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(90, 60, 20), width=4)
         draw.ellipse((x - 18, y - r - 10, x + 30, y - r + 20), fill=(50, 130, 50))
     draw.rectangle((0, 720, 1200, 900), fill=(31, 111, 67))
-    font = ImageFont.load_default(size=64)
-    draw.text((50, 760), fold(label).upper(), fill=(255, 255, 255), font=font)
+    text, size = fold(label).upper(), 60
+    font = ImageFont.load_default(size=size)
+    while draw.textlength(text, font=font) > 860 and size > 24:  # fits a square crop of the card
+        size -= 4
+        font = ImageFont.load_default(size=size)
+    x = (1200 - draw.textlength(text, font=font)) / 2
+    draw.text((x, 810 - size / 2), text, fill=(255, 255, 255), font=font)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     out.seek(0)
@@ -504,6 +510,7 @@ def _ocop(counts: dict[str, int]) -> None:
 
 def seed_demo() -> str:
     counts = {"producers": 0, "products": 0, "certificates": 0, "evaluations": 0}
+    load_ocop_categories()  # reference data the products point at (a no-op once loaded)
     for spec in PRODUCERS:
         _products(_producer(spec, counts), spec.products, counts)
     helper = _user(HELPER_PHONE, "Anh Tuấn")

@@ -122,15 +122,17 @@ class RoleForm(_Form):
         self.role.choices = [(k, str(v).capitalize()) for k, v in ROLE_LABELS.items()]
 
 
-def category_choices() -> list[tuple[str, str]]:
-    """OCOP sub-groups as 'Group › Sub-group', in the reference data's order."""
+def category_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """OCOP groups with their sub-groups, in the reference data's order (rendered as optgroups)."""
     rows = list(db.session.scalars(select(OcopCategory).order_by(OcopCategory.position)))
-    names = {r.code: r.name_vi for r in rows}
-    choices = [("", str(_l("— Chưa chọn —")))]
+    groups: dict[str, tuple[str, list[tuple[str, str]]]] = {}
     for row in rows:
-        if row.parent_code:
-            choices.append((row.code, f"{names.get(row.parent_code, '')} › {row.name_vi}"))
-    return choices
+        if row.parent_code is None:
+            groups.setdefault(row.code, (row.name_vi, []))
+    for row in rows:
+        if row.parent_code in groups:
+            groups[row.parent_code][1].append((row.code, row.name_vi))
+    return list(groups.values())
 
 
 class ProductForm(_Form):
@@ -146,7 +148,10 @@ class ProductForm(_Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.category_code.choices = category_choices()
+        self.category_groups = category_groups()
+        self.category_code.choices = [("", str(_l("— Chưa chọn —")))] + [
+            choice for _group, choices in self.category_groups for choice in choices
+        ]
 
 
 class VariantForm(_Form):

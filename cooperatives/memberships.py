@@ -13,11 +13,10 @@ from accounts.models import User
 from accounts.services import create_user
 from cooperatives.access import Acting
 from cooperatives.models import MemberRole, Membership, Producer
-from cooperatives.producers import audit
+from cooperatives.producers import audit, clean_text
 from core.db import db, utcnow
 from core.errors import Forbidden, Invalid, NotFound
 from core.phones import display_phone, normalize_phone
-from core.text import clean
 
 NAME_MAX = 120
 
@@ -69,12 +68,12 @@ def add_member(acting: Acting, phone: str, role: str, name: str = "") -> Members
     """Invite someone by phone; a passwordless account is made for a new number (they sign in
     with a one-time code)."""
     errors = {}
-    normalised = normalize_phone(clean(phone))
+    normalised = normalize_phone(clean_text(phone))
     if normalised is None:
         errors["phone"] = _l("Số điện thoại Việt Nam chưa đúng (ví dụ 0912 345 678).")
     if role not in set(MemberRole):
         errors["role"] = _l("Vui lòng chọn vai trò.")
-    name = clean(name)
+    name = clean_text(name)
     if len(name) > NAME_MAX:
         errors["name"] = _l("Tên dài quá %(n)s ký tự.", n=NAME_MAX)
     if errors:

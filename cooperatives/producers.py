@@ -26,6 +26,20 @@ from core.images import StoredImage, store_image
 from core.phones import normalize_phone
 from core.text import clean, clean_multiline, fold, slugify
 
+# C0 controls other than tab and newline: PostgreSQL refuses NUL, and no form needs the others.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str | None) -> str:
+    """One line as typed: control characters dropped, white space collapsed, NFC."""
+    return clean(CONTROL_CHARACTERS.sub("", text or ""))
+
+
+def clean_long(text: str | None) -> str:
+    """Several lines as typed (descriptions, stories)."""
+    return clean_multiline(CONTROL_CHARACTERS.sub("", text or ""))
+
+
 TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
 BANK_BIN = re.compile(r"^\d{6}$")
 BANK_ACCOUNT = re.compile(r"^\d{6,19}$")
@@ -63,7 +77,7 @@ def check_producer(data: ProducerData) -> ProducerData:
     """Clean and validate every field; raise Invalid with all field errors at once."""
     errors: dict[str, str] = {}
     out = ProducerData()
-    out.name = clean(data.name)
+    out.name = clean_text(data.name)
     if not out.name:
         errors["name"] = _l("Vui lòng nhập tên cơ sở sản xuất.")
     elif len(out.name) > NAME_MAX:
@@ -73,7 +87,7 @@ def check_producer(data: ProducerData) -> ProducerData:
     if data.kind not in KIND_LABELS:
         errors["kind"] = _l("Vui lòng chọn loại hình.")
 
-    out.tax_code = _digits_only(clean(data.tax_code))
+    out.tax_code = _digits_only(clean_text(data.tax_code))
     if out.tax_code and not TAX_CODE.match(out.tax_code):
         errors["tax_code"] = _l(
             "Mã số thuế gồm 10 chữ số, hoặc 10 chữ số, dấu gạch và 3 chữ số (0101234567-001)."
@@ -89,11 +103,11 @@ def check_producer(data: ProducerData) -> ProducerData:
         elif ward.province_code != data.province_code:
             errors["ward_code"] = _l("Xã, phường này không thuộc tỉnh, thành phố đã chọn.")
 
-    out.street = clean(data.street)
+    out.street = clean_text(data.street)
     if len(out.street) > STREET_MAX:
         errors["street"] = _l("Địa chỉ dài quá %(n)s ký tự.", n=STREET_MAX)
 
-    phone = clean(data.phone)
+    phone = clean_text(data.phone)
     out.phone = ""
     if phone:
         normalised = normalize_phone(phone)
@@ -102,17 +116,17 @@ def check_producer(data: ProducerData) -> ProducerData:
         else:
             out.phone = normalised
 
-    out.email = clean(data.email).lower()
+    out.email = clean_text(data.email).lower()
     if out.email and (len(out.email) > 254 or not EMAIL.match(out.email)):
         errors["email"] = _l("Địa chỉ e-mail chưa đúng.")
 
-    out.story = clean_multiline(data.story)
+    out.story = clean_long(data.story)
     if len(out.story) > STORY_MAX:
         errors["story"] = _l("Câu chuyện dài quá %(n)s ký tự.", n=STORY_MAX)
 
-    out.bank_bin = _digits_only(clean(data.bank_bin))
-    out.bank_account = _digits_only(clean(data.bank_account))
-    out.bank_account_name = clean(data.bank_account_name)
+    out.bank_bin = _digits_only(clean_text(data.bank_bin))
+    out.bank_account = _digits_only(clean_text(data.bank_account))
+    out.bank_account_name = clean_text(data.bank_account_name)
     if out.bank_bin and not BANK_BIN.match(out.bank_bin):
         errors["bank_bin"] = _l("Mã ngân hàng (BIN) gồm 6 chữ số, ví dụ 970405 (Agribank).")
     if out.bank_account and not BANK_ACCOUNT.match(out.bank_account):
@@ -130,7 +144,7 @@ def check_producer(data: ProducerData) -> ProducerData:
                     _l("Nhập đủ mã ngân hàng, số tài khoản và tên tài khoản, hoặc bỏ trống cả ba."),
                 )
 
-    out.gs1_prefix = _digits_only(clean(data.gs1_prefix))
+    out.gs1_prefix = _digits_only(clean_text(data.gs1_prefix))
     if out.gs1_prefix and not GS1_PREFIX.match(out.gs1_prefix):
         errors["gs1_prefix"] = _l(
             "Mã doanh nghiệp GS1 gồm 7 đến 12 chữ số (của Việt Nam bắt đầu bằng 893)."

@@ -19,13 +19,19 @@ from sqlalchemy.orm import selectinload
 from cooperatives.access import Acting
 from cooperatives.labels import UNITS
 from cooperatives.models import OcopCategory, Product, ProductImage, ProductStatus, Variant
-from cooperatives.producers import audit, product_search_text, unique_slug
+from cooperatives.producers import (
+    audit,
+    clean_long,
+    clean_text,
+    product_search_text,
+    unique_slug,
+)
 from core.db import db, utcnow
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
 from core.images import StoredImage, delete_image, store_image
 from core.money import parse_vnd
-from core.text import clean, clean_multiline, slugify
+from core.text import slugify
 
 NAME_MAX, DESCRIPTION_MAX, LABEL_MAX, ALT_MAX, SKU_MAX = 200, 5000, 120, 200, 64
 PRICE_MAX = 1_000_000_000  # one billion đồng per pack is beyond any farm product
@@ -99,11 +105,11 @@ def list_products(producer_id: int) -> list[Product]:
 def check_product(data: ProductData, producer_gs1_prefix: str | None) -> ProductData:
     errors: dict[str, Any] = {}
     out = ProductData(
-        name_vi=clean(data.name_vi),
-        name_en=clean(data.name_en),
-        description_vi=clean_multiline(data.description_vi),
-        description_en=clean_multiline(data.description_en),
-        category_code=clean(data.category_code),
+        name_vi=clean_text(data.name_vi),
+        name_en=clean_text(data.name_en),
+        description_vi=clean_long(data.description_vi),
+        description_en=clean_long(data.description_en),
+        category_code=clean_text(data.category_code),
     )
     if not out.name_vi:
         errors["name_vi"] = _l("Vui lòng nhập tên sản phẩm.")
@@ -119,7 +125,7 @@ def check_product(data: ProductData, producer_gs1_prefix: str | None) -> Product
     ):
         errors["category_code"] = _l("Vui lòng chọn nhóm sản phẩm trong danh sách.")
     try:
-        out.gtin = normalize_gtin(clean(data.gtin)) or ""
+        out.gtin = normalize_gtin(clean_text(data.gtin)) or ""
     except ValueError:
         errors["gtin"] = _l(
             "Mã GTIN chưa đúng: cần 8, 12, 13 hoặc 14 chữ số với số kiểm tra đúng. "
@@ -246,7 +252,7 @@ def set_status(acting: Acting, product: Product, status: str) -> Product:
 
 def parse_decimal(text: str) -> Decimal | None:
     """'2,5' or '2.5' -> Decimal('2.5'); None when not a plain number."""
-    text = clean(text).replace(" ", "")
+    text = clean_text(text).replace(" ", "")
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
     if not re.fullmatch(r"\d{1,9}(\.\d{1,3})?", text):
@@ -263,7 +269,7 @@ _CURRENCY = re.compile(r"\s*(₫|đ|vnđ|vnd|đồng|dong)\s*$", re.IGNORECASE)
 def parse_price(text: str) -> int | None:
     """'150.000', '150000 đ', '150,000₫' -> 150000. Thousands groups must be whole: '150.000,50'
     (a decimal part) or '1.5' is refused rather than read as another amount."""
-    text = clean(text)
+    text = clean_text(text)
     if not text:
         return None
     groups = re.split(r"[.,\s]", _CURRENCY.sub("", text))
@@ -274,7 +280,7 @@ def parse_price(text: str) -> int | None:
 
 def check_variant(data: VariantData) -> CheckedVariant:
     errors: dict[str, Any] = {}
-    label = clean(data.label)
+    label = clean_text(data.label)
     if not label:
         errors["label"] = _l("Vui lòng nhập tên quy cách, ví dụ “thùng 5 kg”.")
     elif len(label) > LABEL_MAX:
@@ -294,14 +300,14 @@ def check_variant(data: VariantData) -> CheckedVariant:
         errors["price"] = _l("Giá quá lớn.")
 
     weight: int | None = None
-    raw_weight = clean(data.weight_grams).replace(".", "").replace(" ", "")
+    raw_weight = clean_text(data.weight_grams).replace(".", "").replace(" ", "")
     if raw_weight:
         if not raw_weight.isdigit() or not 0 < int(raw_weight) <= WEIGHT_MAX:
             errors["weight_grams"] = _l("Nhập khối lượng bằng gam, từ 1 đến 1.000.000.")
         else:
             weight = int(raw_weight)
 
-    sku = clean(data.sku).upper().replace(" ", "-")
+    sku = clean_text(data.sku).upper().replace(" ", "-")
     if sku and (len(sku) > SKU_MAX or not SKU_PATTERN.match(sku)):
         errors["sku"] = _l(
             "Mã SKU chỉ gồm chữ không dấu, chữ số, dấu chấm, gạch ngang (tối đa %(n)s ký tự).",
@@ -447,7 +453,7 @@ def add_images(
 ) -> list[ProductImage]:
     """Store each upload (validated, EXIF-stripped, resized); all or nothing."""
     streams = list(streams)
-    alt = clean(alt)
+    alt = clean_text(alt)
     if not streams:
         raise Invalid(fields={"photos": _l("Vui lòng chọn ít nhất một ảnh.")})
     if len(alt) > ALT_MAX:
@@ -516,7 +522,7 @@ def _ordered_images(product_id: int) -> list[ProductImage]:
 
 
 def update_image_alt(acting: Acting, product: Product, image: ProductImage, alt: str) -> None:
-    alt = clean(alt)
+    alt = clean_text(alt)
     if len(alt) > ALT_MAX:
         raise Invalid(fields={"alt": _l("Mô tả ảnh dài quá %(n)s ký tự.", n=ALT_MAX)})
     if alt == image.alt:

@@ -13,6 +13,7 @@ from cooperatives import catalog
 from cooperatives.access import active_membership
 from cooperatives.labels import KIND_LABELS, STATUS_LABELS
 from cooperatives.models import Product, ProductImage, ProductStatus
+from cooperatives.producers import clean_text
 from cooperatives.schemas import ProvinceOut, WardOut
 from core import places
 from core.errors import NotFound
@@ -66,7 +67,7 @@ def _short(text: str, limit: int = DESCRIPTION_MAX) -> str:
 
 @bp.get("/")
 def home():
-    q = (request.args.get("q") or "").strip()[:100]
+    q = clean_text(request.args.get("q"))[:100]
     page = catalog.published_products(_page(), q)
     return render_template(
         "cooperatives/home.html", page=page, cards=catalog.cards(list(page.items)), q=q

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from cooperatives.models import OcopEvaluation, ProductImage
+from cooperatives.models import Membership, OcopEvaluation, ProductImage
 from core.db import db
 from tests.conftest import login
 from tests.cooperatives.catalog_helpers import jpeg_with_gps
@@ -176,3 +176,50 @@ def test_own_routes_answer_for_the_manager_of_a(app, client, two_producers):
             continue
         response = client.get(_url(rule, two_producers["a"]))
         assert response.status_code != 404, rule.rule
+
+
+GARBAGE = [
+    {},
+    {key: "x" * 20000 for key in FORM},
+    {key: "-1" for key in FORM},
+    {key: "\x00💥' OR 1=1 --" for key in FORM},
+    {**FORM, "province_code": "99999999999999999999", "ward_code": "abc", "pack_size": "1e9999"},
+    # otherwise valid, with a NUL byte PostgreSQL would refuse to store
+    {
+        **FORM,
+        "name": "Cam\x00",
+        "name_vi": "Cam\x00",
+        "label": "thùng\x00",
+        "alt": "a\x00",
+        "q": "cam\x00",
+        "story": "a\x00b",
+        "phone": "0987654322",
+    },
+]
+
+
+def test_garbage_on_every_catalog_route_never_causes_a_server_error(app, client, two_producers):
+    login(client, two_producers["manager_a"])
+    with app.app_context():
+        image = ProductImage(
+            product_id=two_producers["a"]["product_id"], key="aimage", width=10, height=10
+        )
+        db.session.add(image)
+        membership = db.session.scalar(
+            select(Membership.id).where(Membership.user_id == two_producers["manager_a"])
+        )
+        db.session.commit()
+        own = {**two_producers["a"], "image_id": image.id, "membership_id": membership}
+    rules = [
+        r for r in app.url_map.iter_rules() if r.endpoint.startswith(("cooperatives.", "catalog."))
+    ]
+    for rule in rules:
+        url = _url(rule, own)
+        for data in GARBAGE:
+            if "GET" in rule.methods:
+                assert client.get(url, query_string=data).status_code < 500, url
+            if "POST" in rule.methods:
+                response = client.post(url, data=data)
+                assert response.status_code < 500, (url, response.status_code)
+    for path in ("/p/abc%00", "/c/abc%00", "/p/ABC", "/c/" + "a" * 300):
+        assert client.get(path).status_code == 404, path

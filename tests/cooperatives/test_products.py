@@ -58,7 +58,7 @@ def test_product_form_keeps_typed_values_and_saves_nothing_on_error(app, client,
     assert 'value="Cao Phong orange"' in html
     assert "Ngọt, mọng nước." in html
     assert 'value="8931234567890"' in html
-    assert '<option selected value="1.1">' in html or 'value="1.1" selected' in html
+    assert 'value="1.1" selected' in html
     assert _products(app) == 0
 
 
