@@ -23,6 +23,15 @@ from traceability import batches, epcis, events
 from traceability.models import Batch
 
 bp = Blueprint("traceability_api", __name__)
+MAX_ID = 2**31 - 1  # larger ids cannot exist; the databases would refuse to compare them
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound()
+
 
 PUBLIC_STATUSES = (ProductStatus.PUBLISHED, ProductStatus.ARCHIVED)
 

@@ -40,6 +40,7 @@ from traceability.events import (
 from traceability.models import Batch, BatchImage, BatchInput, BatchStatus, TraceEvent
 
 LOT_CODE_MAX = 20  # GS1 AI (10)
+MAX_ID = 2**31 - 1
 MAX_PARENTS = 20
 MAX_PHOTOS = 6
 MAX_OTHER_STANDARDS = 5
@@ -70,6 +71,17 @@ def standard_label(value: str) -> str:
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def as_id(raw: Any) -> int | None:
+    """A database id typed or posted by someone: a positive int in range, or None."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        value = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value <= MAX_ID else None
 
 
 def _parse_date(value: Any, field: str, errors: dict[str, str]) -> date | None:
@@ -152,10 +164,9 @@ def _lot_code_taken(producer_id: int, lot_code: str) -> bool:
 def _load_parents(producer_id: int, parent_ids: Iterable[Any]) -> list[Batch]:
     ids: list[int] = []
     for raw in parent_ids or ():
-        try:
-            value = int(raw)
-        except (TypeError, ValueError) as exc:
-            raise Invalid(fields={"parents": _("Lô nguồn không hợp lệ.")}) from exc
+        value = as_id(raw)
+        if value is None:
+            raise Invalid(fields={"parents": _("Lô nguồn không hợp lệ.")})
         if value not in ids:
             ids.append(value)
     if len(ids) > MAX_PARENTS:
@@ -226,11 +237,8 @@ def create_batch(
         raise NotFound()
     errors: dict[str, str] = {}
 
-    product = None
-    try:
-        product = db.session.get(Product, int(product_id))
-    except (TypeError, ValueError):
-        product = None
+    product_key = as_id(product_id)
+    product = db.session.get(Product, product_key) if product_key else None
     if product is None or product.producer_id != producer.id:
         errors["product_id"] = _("Chọn một sản phẩm của cơ sở.")
     elif product.status == ProductStatus.ARCHIVED:

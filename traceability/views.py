@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -48,6 +49,15 @@ from traceability.forms import (
 from traceability.models import Batch, BatchStatus, TraceEvent
 
 bp = Blueprint("traceability", __name__)
+MAX_ID = 2**31 - 1  # larger ids cannot exist; the databases would refuse to compare them
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound()
+
 
 # Fields each kind shows on the event form (kept short: a farmer records one thing at a time).
 KIND_FORM_FIELDS: dict[str, tuple[str, ...]] = {
@@ -62,9 +72,10 @@ KIND_FORM_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Candidate stamp pages of the stamps area, linked only when they exist.
 STAMP_ENDPOINTS = (
-    ("stamps.batch_stamps", "Tem của lô này"),
-    ("stamps.activate", "Kích hoạt tem cho lô này"),
-    ("stamps.runs", "Các đợt in tem"),
+    ("stamps.batch_stamps", _l("Tem của lô này")),
+    ("stamps.run_new", _l("In tem cho lô này")),
+    ("stamps.activate", _l("Kích hoạt tem cho lô này")),
+    ("stamps.runs", _l("Các đợt in tem")),
 )
 
 
@@ -223,7 +234,7 @@ def _stamp_links(producer_id: int, batch_id: int) -> list[tuple[str, str]]:
     for endpoint, label in STAMP_ENDPOINTS:
         if endpoint in current_app.view_functions:
             url = url_for(endpoint, producer_id=producer_id, batch_id=batch_id)
-            links.append((_(label), url))
+            links.append((str(label), url))
     return links
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from accounts.models import AuditEntry
+from cooperatives.models import Product
 from core.db import db
 from core.errors import Invalid
 from core.i18n import local_today
@@ -16,7 +17,7 @@ from tests.conftest import login
 from tests.factories import add_member, make_batch, make_producer, make_product, make_user
 from traceability import events
 from traceability.batches import add_parents, children, create_batch, parents, trace_summary
-from traceability.models import Batch, BatchInput, TraceEvent
+from traceability.models import Batch, BatchImage, BatchInput, TraceEvent
 
 
 def _lot(producer_id: int, product: int, **overrides):
@@ -364,3 +365,59 @@ def test_a_member_of_one_producer_gets_404_on_every_batch_route_of_another(app, 
             db.session.scalar(select(func.count(TraceEvent.id)).where(TraceEvent.batch_id == lot))
             == 2
         )
+
+
+def test_ids_too_large_for_the_database_answer_404_or_a_field_error(app, client):
+    ids = _manager_with_product(app)
+    login(client, ids["user"])
+    huge = "99999999999999999999"
+    for url in (
+        f"/api/v1/batches/{huge}",
+        f"/api/v1/batches/{huge}/epcis",
+        f"/api/v1/batches/{huge}/verify",
+        f"/manage/{ids['producer']}/batches/{huge}",
+        f"/manage/{huge}/batches",
+        f"/recalls/batches/{huge}",
+    ):
+        assert client.get(url).status_code == 404, url
+    response = client.post(
+        f"/manage/{ids['producer']}/batches/new",
+        data={
+            "product_id": huge,
+            "lot_code": "CP-1",
+            "produced_on": "2026-11-10",
+            "quantity": "5",
+            "unit": "kg",
+            "parents": [huge],
+        },
+    )
+    assert response.status_code == 422
+
+
+def test_a_photo_is_added_to_a_lot_and_a_non_image_is_refused(app, client):
+    import io
+
+    from PIL import Image
+
+    ids = _manager_with_product(app)
+    with app.app_context():
+        batch_id = make_batch(db.session.get(Product, ids["product"]), "CP-1").id
+        db.session.commit()
+    login(client, ids["user"])
+    url = f"/manage/{ids['producer']}/batches/{batch_id}/photos"
+    refused = client.post(url, data={"photo": (io.BytesIO(b"not an image"), "a.jpg")})
+    assert refused.status_code == 422 and "không phải ảnh" in refused.text
+    picture = io.BytesIO()
+    Image.new("RGB", (800, 600), (240, 140, 20)).save(picture, "JPEG")
+    picture.seek(0)
+    response = client.post(url, data={"photo": (picture, "cam.jpg")})
+    assert response.status_code == 302
+    with app.app_context():
+        (image,) = db.session.scalars(select(BatchImage)).all()
+        assert (image.batch_id, image.width, image.height) == (batch_id, 800, 600)
+        key = image.key
+    page = client.get(f"/manage/{ids['producer']}/batches/{batch_id}")
+    assert f"/media/{key}/thumb.webp" in page.text
+    media = client.get(f"/media/{key}/thumb.webp")
+    media.close()
+    assert media.status_code == 200
