@@ -192,3 +192,41 @@ def test_a_post_without_csrf_token_is_refused_and_saves_nothing(app, client):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert _count(app, Producer) == 0
+
+
+def test_a_logo_is_stored_without_metadata_and_replaces_the_old_one(app, client):
+    import io
+
+    from PIL import Image
+
+    from core.images import image_path
+    from tests.cooperatives.catalog_helpers import jpeg_with_gps
+
+    login(client, _user(app))
+    data = {**VALID, "logo": (io.BytesIO(jpeg_with_gps()), "logo.jpg")}
+    assert (
+        client.post("/manage/new", data=data, content_type="multipart/form-data").status_code == 302
+    )
+    with app.app_context():
+        producer = db.session.scalar(select(Producer))
+        first_key, producer_id = producer.logo_key, producer.id
+        with Image.open(image_path(first_key, "full")) as logo:
+            assert not logo.getexif()
+    data = {**VALID, "logo": (io.BytesIO(b"GIF89a not really"), "logo.jpg")}
+    refused = client.post(
+        f"/manage/{producer_id}/profile", data=data, content_type="multipart/form-data"
+    )
+    assert refused.status_code == 422
+    data = {**VALID, "logo": (io.BytesIO(jpeg_with_gps()), "new.jpg")}
+    client.post(f"/manage/{producer_id}/profile", data=data, content_type="multipart/form-data")
+    with app.app_context():
+        new_key = db.session.get(Producer, producer_id).logo_key
+        assert new_key != first_key
+        assert image_path(first_key, "full") is None
+        assert image_path(new_key, "full") is not None
+    page = client.get(f"/c/{VALID['name'].lower().replace(' ', '-')}").get_data(as_text=True)
+    assert (
+        f'<meta property="og:image" content="https://choque.test/media/{new_key}/full.webp">'
+        in page
+    )
+    assert '<meta property="og:url" content="https://choque.test/c/htx-cam-cao-phong">' in page
