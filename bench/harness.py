@@ -41,6 +41,7 @@ PG_ADMIN_URL = os.environ.get(
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 WARMUP = 2
+SETTLE = 1.0
 MAX_PY_CONNECTIONS = 64
 MAX_PY_SECONDS = 60
 
@@ -319,6 +320,7 @@ def load(
 ) -> Load:
     if not base.startswith("http://127.0.0.1:"):
         raise ValueError("load is generated against loopback only")
+    time.sleep(SETTLE)  # let the workers finish what the previous load left in flight
     if load_tool() == "wrk":
         return _wrk(base, paths, label, duration, connections)
     return _python_load(base, paths, label, duration, connections)

@@ -194,3 +194,17 @@ def sign_in(page, phone: str = MANAGER_PHONE, password: str = DEMO_PASSWORD) -> 
     page.get_by_label("Mật khẩu", exact=True).fill(password)
     page.get_by_role("button", name="Đăng nhập", exact=True).click()
     page.wait_for_load_state()
+
+
+@pytest.fixture(scope="session")
+def live_db(live_env: dict[str, str], live_server: str):
+    """Read the live server's SQLite database directly: live_db("SELECT …") -> rows."""
+    import sqlite3
+
+    path = live_env["DATABASE_URL"].removeprefix("sqlite:///")
+
+    def query(sql: str, *params):
+        with sqlite3.connect(path) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    return query
