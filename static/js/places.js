@@ -19,7 +19,7 @@
 
   province.addEventListener("change", function () {
     var code = province.value;
-    var placeholder = ward.options.length ? ward.options[0].textContent : "";
+    var placeholder = form.getAttribute("data-ward-prompt") || "";
     ward.disabled = true;
     if (!/^\d+$/.test(code)) {
       ward.replaceChildren(option("", placeholder));
