@@ -9,10 +9,20 @@ from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
+from werkzeug.routing import IntegerConverter
 
 from core import errors, i18n, security
 from core.config import load_config
 from core.db import alembic_compare_type, alembic_render_item, db
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:id>` that never exceeds a database integer: huge ids are a 404, not an overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 migrate = Migrate()
@@ -27,6 +37,8 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
         static_folder="static",
     )
     app.config.update(load_config(Path(app.instance_path), overrides))
+    app.url_map.converters["int"] = DatabaseIntConverter
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese stays readable
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PROJECT_ROOT / "translations")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

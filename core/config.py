@@ -99,7 +99,6 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "PROXY_FIX": _bool(env.get("PROXY_FIX"), False),
-        "JSON_AS_ASCII": False,
     }
     config["MAX_CONTENT_LENGTH"] = (config["MAX_UPLOAD_MB"] + 4) * 1024 * 1024
     if config["TESTING"]:

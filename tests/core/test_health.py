@@ -15,3 +15,9 @@ def test_unknown_page_answers_html_in_vietnamese(client):
     response = client.get("/does-not-exist")
     assert response.status_code == 404
     assert "Không tìm thấy" in response.get_data(as_text=True)
+
+
+def test_ids_beyond_database_integers_are_not_found(client):
+    # Larger than PostgreSQL's integer and SQLite's 64-bit integer: a 404, never an overflow.
+    assert client.get("/manage/99999999999999999999").status_code == 404
+    assert client.get("/api/v1/batches/2147483648").status_code == 404
