@@ -164,19 +164,32 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server: str):
-    """A phone-sized page (360×640, Vietnamese) in a fresh context: no cookies carried over."""
+def _phone_page(browser, base: str):
     context = browser.new_context(
         viewport=PHONE,
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
         locale="vi-VN",
-        base_url=live_server,
+        base_url=base,
+        accept_downloads=True,
     )
     context.set_default_timeout(15_000)
-    page = context.new_page()
+    return context, context.new_page()
+
+
+@pytest.fixture
+def page(browser, live_server: str):
+    """A phone-sized page (360×640, Vietnamese) in a fresh context: no cookies carried over."""
+    context, page = _phone_page(browser, live_server)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def consumer_page(browser, live_server: str):
+    """A second phone, signed in as nobody: the consumer who scans."""
+    context, page = _phone_page(browser, live_server)
     yield page
     context.close()
 
