@@ -24,11 +24,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from limits import parse as parse_limit
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Regexp
 
 from cooperatives.models import OcopCertificate, Product, ProductImage
 from cooperatives.ocop import valid_certificate
@@ -40,6 +36,7 @@ from core.places import address_line
 from core.security import limiter
 from traceability import resolver, scans
 from traceability.models import Batch, Stamp
+from traceability.stamp_forms import PinForm
 from traceability.stamps import grouped_code, normalize_code
 
 bp = Blueprint("scan", __name__)
@@ -50,20 +47,6 @@ PIN_LIMIT_PER_ADDRESS = "10/minute;50/day"
 PIN_LIMIT_PER_STAMP = "5/minute;20/day"
 NO_STORE = "private, no-store"
 LINKSET = resolver.LINKSET_TYPE
-
-
-class PinForm(FlaskForm):
-    class Meta:
-        csrf = False  # CSRFProtect checks every POST app-wide; the template adds the token
-
-    pin = StringField(
-        _l("Mã PIN (6 chữ số dưới lớp cào)"),
-        validators=[
-            DataRequired(message=_l("Nhập 6 chữ số dưới lớp cào.")),
-            Length(max=12, message=_l("Mã PIN có 6 chữ số.")),
-            Regexp(r"^\s*\d{6}\s*$", message=_l("Mã PIN có 6 chữ số.")),
-        ],
-    )
 
 
 # ------------------------------------------------------------------------------ helpers

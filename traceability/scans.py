@@ -162,14 +162,19 @@ def tally(stamp: Stamp) -> ScanTally:
 def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> ScanTally:
     """Warn past `threshold` scans, or when many networks saw it over weeks."""
     warn = counted.count > threshold
-    if not warn and counted.count >= COPY_NETWORKS and counted.first_at and counted.last_at:
-        if counted.last_at - counted.first_at >= COPY_SPAN:
-            networks = db.session.scalar(
-                select(func.count(func.distinct(Scan.network))).where(
-                    Scan.stamp_id == stamp_id, Scan.network != ""
-                )
+    spread = (
+        counted.count >= COPY_NETWORKS
+        and counted.first_at is not None
+        and counted.last_at is not None
+        and counted.last_at - counted.first_at >= COPY_SPAN
+    )
+    if not warn and spread:
+        networks = db.session.scalar(
+            select(func.count(func.distinct(Scan.network))).where(
+                Scan.stamp_id == stamp_id, Scan.network != ""
             )
-            warn = (networks or 0) >= COPY_NETWORKS
+        )
+        warn = (networks or 0) >= COPY_NETWORKS
     return ScanTally(counted.count, counted.first_at, counted.last_at, warn)
 
 
