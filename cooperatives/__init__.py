@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g, request
+from flask_login import current_user
+
+
+def helper_acting_for() -> str | None:
+    """On a producer's pages, the producer's name when a community helper is acting for it."""
+    if "helper_acting_for" in g:
+        return g.helper_acting_for
+    from cooperatives.access import active_membership
+    from cooperatives.models import MemberRole, Producer
+    from core.db import db
+
+    name = None
+    producer_id = (request.view_args or {}).get("producer_id")
+    if isinstance(producer_id, int) and current_user.is_authenticated:
+        membership = active_membership(current_user.id, producer_id)
+        if membership is not None and membership.role == MemberRole.HELPER:
+            producer = db.session.get(Producer, producer_id)
+            name = producer.name if producer else None
+    g.helper_acting_for = name
+    return name
 
 
 def init_app(app: Flask) -> None:
@@ -12,3 +32,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(ocop_views.bp)
     cli.init_app(app)
+    app.jinja_env.globals["helper_acting_for"] = helper_acting_for

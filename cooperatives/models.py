@@ -116,6 +116,7 @@ class Product(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
         Index("ix_product_status_producer", "status", "producer_id"),
+        Index("ix_product_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -100,7 +100,10 @@ def default_rule_set(decision_date: date) -> str:
 
 
 def is_valid_on(certificate: OcopCertificate, day: date) -> bool:
-    return certificate.status == CertificateStatus.VALID and certificate.valid_until >= day
+    return (
+        certificate.status == CertificateStatus.VALID
+        and certificate.decision_date <= day <= certificate.valid_until
+    )
 
 
 def certificate_state(
@@ -133,6 +136,7 @@ def valid_certificates(
             OcopCertificate.product_id.in_(ids),
             OcopCertificate.status == CertificateStatus.VALID,
             OcopCertificate.valid_until >= today,
+            OcopCertificate.decision_date <= today,  # not in force before it is signed
         )
         .order_by(OcopCertificate.stars.desc(), OcopCertificate.decision_date.desc())
     )
@@ -783,6 +787,7 @@ def province_statistics(province_code: int, today: date | None = None) -> Provin
             Producer.province_code == province_code,
             OcopCertificate.status == CertificateStatus.VALID,
             OcopCertificate.valid_until >= today,
+            OcopCertificate.decision_date <= today,  # not in force before it is signed
         )
     )
     best: dict[int, tuple[int, int]] = {}
