@@ -7,6 +7,8 @@ import unicodedata
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
+# Control characters (NUL and friends) that PostgreSQL refuses and no person types on purpose.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def fold(text: str) -> str:
@@ -26,11 +28,12 @@ def clean(text: str | None) -> str:
     """Normalise to NFC and collapse runs of white space (phones type odd spaces)."""
     if not text:
         return ""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    return _SPACES.sub(" ", text).strip()
 
 
 def clean_multiline(text: str | None) -> str:
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
+    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n")
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()

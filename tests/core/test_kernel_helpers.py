@@ -76,3 +76,10 @@ def test_2025_administrative_units():
     assert cao_phong is not None and cao_phong.province_code == phu_tho.code
     assert places.find_province("Hòa Bình") is None  # merged into Phú Thọ in 2025
     assert sum(len(places.wards_of(p.code)) for p in places.provinces()) == 3321
+
+
+def test_cleaning_drops_control_characters_but_keeps_lines():
+    from core.text import clean, clean_multiline
+
+    assert clean("Cam\x00 Cao  Phong\t") == "Cam Cao Phong"
+    assert clean_multiline("dòng 1\x00\r\ndòng 2") == "dòng 1\ndòng 2"
