@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 
 from cooperatives.labels import KIND_LABELS, ROLE_LABELS, UNITS
 from cooperatives.models import MemberRole, OcopCategory
@@ -53,6 +53,10 @@ class _Form(FlaskForm):
             self.form_errors.append(str(error.message))
 
 
+def options(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
+
+
 def _placeholder() -> list[tuple[str, str]]:
     return [("", str(_l("— Chọn —")))]
 
@@ -82,10 +86,11 @@ class ProducerForm(_Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.kind.choices = _placeholder() + [(k, str(v)) for k, v in KIND_LABELS.items()]
-        self.province_code.choices = [("", str(_l("— Chọn tỉnh, thành phố —")))] + [
-            (p.code, p.name) for p in places.provinces()
-        ]
+        self.kind.choices = options(_placeholder() + [(k, str(v)) for k, v in KIND_LABELS.items()])
+        self.province_code.choices = options(
+            [("", str(_l("— Chọn tỉnh, thành phố —")))]
+            + [(p.code, p.name) for p in places.provinces()]
+        )
         self.set_wards()
 
     def set_wards(self) -> None:
@@ -93,11 +98,11 @@ class ProducerForm(_Form):
         code = self.province_code.data
         wards = places.wards_of(code) if places.province(code) else ()
         if wards:
-            self.ward_code.choices = [("", str(_l("— Chọn xã, phường —")))] + [
-                (w.code, w.name) for w in wards
-            ]
+            self.ward_code.choices = options(
+                [("", str(_l("— Chọn xã, phường —")))] + [(w.code, w.name) for w in wards]
+            )
         else:
-            self.ward_code.choices = [("", str(_l("— Chọn tỉnh trước —")))]
+            self.ward_code.choices = options([("", str(_l("— Chọn tỉnh trước —")))])
         if self.ward_code.data is not None and not any(
             w.code == self.ward_code.data for w in wards
         ):
@@ -111,7 +116,7 @@ class MemberForm(_Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.role.choices = [(k, str(v).capitalize()) for k, v in ROLE_LABELS.items()]
+        self.role.choices = options((k, str(v).capitalize()) for k, v in ROLE_LABELS.items())
 
 
 class RoleForm(_Form):
@@ -119,7 +124,7 @@ class RoleForm(_Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.role.choices = [(k, str(v).capitalize()) for k, v in ROLE_LABELS.items()]
+        self.role.choices = options((k, str(v).capitalize()) for k, v in ROLE_LABELS.items())
 
 
 def category_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -149,9 +154,10 @@ class ProductForm(_Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.category_groups = category_groups()
-        self.category_code.choices = [("", str(_l("— Chưa chọn —")))] + [
-            choice for _group, choices in self.category_groups for choice in choices
-        ]
+        self.category_code.choices = options(
+            [("", str(_l("— Chưa chọn —")))]
+            + [choice for _group, choices in self.category_groups for choice in choices]
+        )
 
 
 class VariantForm(_Form):
@@ -172,7 +178,7 @@ class VariantForm(_Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.unit.choices = [(k, str(v)) for k, v in UNITS.items()]
+        self.unit.choices = options((k, str(v)) for k, v in UNITS.items())
 
 
 class PhotoForm(_Form):
