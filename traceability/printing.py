@@ -374,10 +374,17 @@ class SheetLayout:
 
     @property
     def title(self) -> str:
-        size = f"{self.label_width:g} × {self.label_height:g} mm".replace(".", ",")
-        return f"{self.columns}×{self.rows} — {self.per_page} tem {size}" + (
-            f" ({self.stock})" if self.stock else ""
+        text = str(
+            _l(
+                "%(columns)s×%(rows)s — %(count)s tem %(width)s × %(height)s mm",
+                columns=self.columns,
+                rows=self.rows,
+                count=self.per_page,
+                width=f"{self.label_width:g}".replace(".", ","),
+                height=f"{self.label_height:g}".replace(".", ","),
+            )
         )
+        return text + (f" ({self.stock})" if self.stock else "")
 
     def origin(self, index: int) -> tuple[float, float]:
         """Top-left corner (mm from the page's top-left) of the label at `index` on a page."""

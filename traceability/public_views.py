@@ -308,7 +308,14 @@ def _stamp_response(
     status: int | None = None,
 ):
     fmt = _format()
-    count = fmt == "html" and pin_form is None and stamp is not None and _count_allowed()
+    count = (
+        fmt == "html"
+        and request.method == "GET"  # HEAD: link checkers
+        and pin_form is None
+        and stamp is not None
+        and scans.browser_family(request.user_agent.string) != "bot"  # chat link previews
+        and _count_allowed()
+    )
     view = _stamp_view(stamp, count=count, via=via)
     view.link = _canonical(stamp, via)
     db.session.commit()

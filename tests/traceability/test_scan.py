@@ -56,10 +56,8 @@ def test_a_genuine_stamp_shows_the_verdict_then_the_lots_story(app, client):
     ):
         assert fact in text, fact
     html = response.get_data(as_text=True)
-    assert (
-        f'<link rel="alternate" type="application/ld+json" href="/api/v1/batches/{farm.batch_id}/epcis">'
-        in html
-    )
+    epcis = f"/api/v1/batches/{farm.batch_id}/epcis"
+    assert f'<link rel="alternate" type="application/ld+json" href="{epcis}">' in html
     assert f"/api/v1/batches/{farm.batch_id}/verify" in html  # the chain head links to a check
     assert re.search(r"<code>[0-9a-f]{12}</code>", html)
     assert 'href="/p/san-pham-' in html  # buy
@@ -166,6 +164,15 @@ def test_every_scan_is_counted_with_coarse_client_facts_only(app, client):
     client.get(f"/s/{farm.codes[1]}", headers={"Accept": "application/ld+json"})
     with app.app_context():
         assert db.session.scalar(select(Stamp.scan_count).where(Stamp.code == farm.codes[1])) == 4
+
+
+def test_link_previews_and_head_requests_are_not_scans(app, client):
+    farm = _activated(app)
+    preview = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+    assert client.get(f"/s/{farm.codes[1]}", headers={"User-Agent": preview}).status_code == 200
+    assert client.head(f"/s/{farm.codes[1]}").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(Stamp.scan_count).where(Stamp.code == farm.codes[1])) == 0
 
 
 def test_new_and_void_stamps_are_counted_too(app, client):
