@@ -33,3 +33,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ocop_views.bp)
     cli.init_app(app)
     app.jinja_env.globals["helper_acting_for"] = helper_acting_for
+
+    from cooperatives.openapi import PATHS, SCHEMAS
+    from core.openapi import add_paths
+
+    add_paths(app, PATHS, SCHEMAS)

@@ -21,4 +21,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(stamp_views.bp)
     app.register_blueprint(public_views.bp)
     cli.init_app(app)
+
+    from core.openapi import add_paths
+    from traceability.openapi import PATHS
+
+    add_paths(app, PATHS)
     stamp_cli.init_app(app)
