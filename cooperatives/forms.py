@@ -12,13 +12,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from sqlalchemy import select
-from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 
 from cooperatives.labels import KIND_LABELS, ROLE_LABELS, UNITS
 from cooperatives.models import MemberRole, OcopCategory
 from core import places
 from core.db import db
 from core.errors import Invalid
+from core.forms import options
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif"
 
@@ -51,10 +52,6 @@ class _Form(FlaskForm):
                 self.form_errors.append(str(message))
         if not error.fields:
             self.form_errors.append(str(error.message))
-
-
-def options(pairs: Any) -> list[SelectChoice]:
-    return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
 def _placeholder() -> list[tuple[str, str]]:

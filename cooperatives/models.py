@@ -160,7 +160,9 @@ class Variant(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"))
     label: Mapped[str] = mapped_column(String(120))
     pack_size: Mapped[Decimal] = mapped_column(Numeric(12, 3))
@@ -178,7 +180,9 @@ class ProductImage(db.Model):
     __tablename__ = "product_image"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
     key: Mapped[str] = mapped_column(String(32), unique=True)
     width: Mapped[int]
     height: Mapped[int]
@@ -212,7 +216,9 @@ class OcopCertificate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"))
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="RESTRICT"), index=True)
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producer.id", ondelete="RESTRICT"), index=True
+    )
     decision_number: Mapped[str] = mapped_column(String(64))
     decision_date: Mapped[date]
     issuing_authority: Mapped[str] = mapped_column(String(200))  # as written: names change
@@ -246,8 +252,12 @@ class OcopEvaluation(db.Model):
     __tablename__ = "ocop_evaluation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"), index=True)
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="RESTRICT"), index=True
+    )
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producer.id", ondelete="RESTRICT"), index=True
+    )
     province_code: Mapped[int] = mapped_column(index=True)
     rule_set: Mapped[str] = mapped_column(String(12), default=RuleSet.QD_148_2023)
     status: Mapped[str] = mapped_column(String(12), default=EvaluationStatus.SUBMITTED)

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cooperatives.models import RuleSet
 from cooperatives.ocop import MAX_AUTHORITY, MAX_DECISION_NUMBER, MAX_NOTE, MAX_REASON
+from core.forms import options
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
@@ -92,7 +93,7 @@ def int_or_none(value: Any) -> int | None:
 
 
 def choices(*pairs: tuple[str, Any]) -> list[SelectChoice]:
-    return [SelectChoice(value=value, label=label) for value, label in pairs]
+    return options(pairs)
 
 
 def _level_choices() -> list[SelectChoice]:

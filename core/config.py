@@ -93,6 +93,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SCAN_COPY_WARNING_THRESHOLD": _int(
             "SCAN_COPY_WARNING_THRESHOLD", env.get("SCAN_COPY_WARNING_THRESHOLD"), 20
         ),
+        # Key of the stamp PINs' hashes (defaults to SECRET_KEY). Rotating it makes the PINs of
+        # stamps already printed unverifiable: set it once, keep it.
+        "STAMP_PIN_KEY": env.get("STAMP_PIN_KEY", ""),
         "SMS_GATEWAY": env.get("SMS_GATEWAY", "log"),
         "EMAIL_GATEWAY": env.get("EMAIL_GATEWAY", "log"),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),

@@ -39,8 +39,12 @@ class Batch(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="RESTRICT"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"), index=True)
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producer.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="RESTRICT"), index=True
+    )
     lot_code: Mapped[str] = mapped_column(String(20))  # GS1 AI 10: up to 20 characters
     produced_on: Mapped[date]  # harvest or production date
     best_before: Mapped[date | None]
@@ -59,7 +63,9 @@ class Batch(db.Model):
     recalled_at: Mapped[datetime | None]
     recall_reason: Mapped[str | None] = mapped_column(Text)
     recalled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    recall_origin_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"))  # lot that started it
+    recall_origin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batch.id")
+    )  # lot that started it
     chain_head: Mapped[str | None] = mapped_column(String(64))  # hash of the newest event
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -148,7 +154,9 @@ class StampRun(db.Model):
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="RESTRICT"), index=True)
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producer.id", ondelete="RESTRICT"), index=True
+    )
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id", ondelete="RESTRICT"))
     quantity: Mapped[int]
@@ -174,7 +182,9 @@ class Stamp(db.Model):
         Index("ix_stamp_batch", "batch_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True
+    )
     run_id: Mapped[int] = mapped_column(ForeignKey("stamp_run.id", ondelete="RESTRICT"))
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="RESTRICT"))
     serial: Mapped[int] = mapped_column(BigInteger)
@@ -201,7 +211,9 @@ class Scan(db.Model):
     __tablename__ = "scan"
     __table_args__ = (Index("ix_scan_stamp_at", "stamp_id", "scanned_at"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True
+    )
     stamp_id: Mapped[int] = mapped_column(ForeignKey("stamp.id", ondelete="CASCADE"))
     scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
     network: Mapped[str] = mapped_column(String(48), default="")  # /24 (IPv4) or /48 (IPv6)

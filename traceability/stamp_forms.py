@@ -8,10 +8,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from core.errors import DomainError
+from core.forms import options
 from traceability.printing import CUSTOM_LIMITS, DEFAULT_LAYOUT, PRESETS
 
 NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
@@ -76,9 +77,9 @@ class VoidForm(RangeForm):
     )
 
 
-def layout_choices() -> list[tuple[str, str]]:
+def layout_choices() -> list[SelectChoice]:
     choices = [(key, layout.title) for key, layout in PRESETS.items()]
-    return [*choices, ("custom", str(_l("Khổ khác (nhập kích thước, mm)")))]
+    return options([*choices, ("custom", str(_l("Khổ khác (nhập kích thước, mm)")))])
 
 
 class PrintForm(_Form):

@@ -27,12 +27,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from accounts.audit import record
 from cooperatives.access import EDITORS, Acting, require_member
 from cooperatives.models import MemberRole, Product, ProductStatus
 from core.db import db
 from core.errors import DomainError, Invalid, NotFound
+from core.forms import options
 from traceability import printing, stamps
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamp_forms import ActivateForm, PrintForm, RunForm, VoidForm
@@ -116,7 +118,7 @@ def _open_lots(producer_id: int) -> list[Batch]:
     )
 
 
-def _lot_choices(producer_id: int, empty: str | None) -> list[tuple[str, str]]:
+def _lot_choices(producer_id: int, empty: str | None) -> list[SelectChoice]:
     names = dict(
         db.session.execute(
             select(Product.id, Product.name_vi).where(Product.producer_id == producer_id)
@@ -126,7 +128,7 @@ def _lot_choices(producer_id: int, empty: str | None) -> list[tuple[str, str]]:
     for lot in _open_lots(producer_id):
         label = f"{lot.lot_code} · {names.get(lot.product_id, '')} · {lot.produced_on:%d/%m/%Y}"
         choices.append((str(lot.id), label))
-    return choices
+    return options(choices)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -156,9 +158,10 @@ def runs(producer_id: int):
 def run_new(producer_id: int):
     acting = _acting(producer_id, STAMP_ROLES)
     form = RunForm()
-    form.product_id.choices = [("", _("— Không in tên sản phẩm —"))] + [
-        (str(p.id), p.name_vi) for p in _products(producer_id)
-    ]
+    form.product_id.choices = options(
+        [("", _("— Không in tên sản phẩm —"))]
+        + [(str(p.id), p.name_vi) for p in _products(producer_id)]
+    )
     form.batch_id.choices = _lot_choices(producer_id, _("— Chưa gắn lô (kích hoạt sau) —"))
     if request.method == "GET":
         form.with_pin.data = True
