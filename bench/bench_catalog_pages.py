@@ -19,6 +19,7 @@ from bench.harness import (
     Database,
     app_env,
     backends,
+    bracketed,
     build_schema,
     database,
     database_version,
@@ -26,13 +27,10 @@ from bench.harness import (
     flask,
     get_status,
     gunicorn,
-    load,
     load_tool,
     log,
     machine,
-    ratio,
     sql_rows,
-    warm_up,
     workers,
     write_results,
 )
@@ -80,39 +78,28 @@ def measure(db: Database) -> dict[str, Any]:
             "load_tool": load_tool(),
         }
         with gunicorn(env) as base:
-            pages = {"product_page": products, "producer_page": producers}
-            available = {}
-            for key, paths in pages.items():
+            pages = {
+                "product_page": ("GET /p/<slug>", products),
+                "producer_page": ("GET /c/<slug>", producers),
+            }
+            for key, (_label, paths) in list(pages.items()):
                 status = get_status(base, paths[0])
-                available[key] = status == 200
                 if status != 200:
                     log(f"  {key}: {paths[0]} answers {status}; not measured yet")
                     result[key] = f"not measured: {paths[0]} answered {status}"
-            warm_up(base, [TRIVIAL_PATH])
-            first = load(base, [TRIVIAL_PATH], "GET /_bench/trivial")
-            log("  " + first.line())
-            measured = {}
-            for key, paths in pages.items():
-                if not available[key]:
-                    continue
-                warm_up(base, paths)
-                label = f"GET /{paths[0].split('/')[1]}/<slug>"
-                figures = load(base, paths, label)
-                log("  " + figures.line())
-                measured[key] = figures
-            second = load(base, [TRIVIAL_PATH], "GET /_bench/trivial (after)")
-            log("  " + second.line())
-        trivial_rps = (first.rps + second.rps) / 2
-        trivial_p99 = (first.p99_ms + second.p99_ms) / 2
-        result["trivial"] = first
-        result["trivial_after"] = second
-        for key, figures in measured.items():
+                    del pages[key]
+            measured = bracketed(base, TRIVIAL_PATH, pages)
+        result["trivial"] = measured["trivial"]
+        result["trivial_rps_median"] = measured["trivial_rps_median"]
+        for key, (label, _paths) in pages.items():
+            figures = measured[key]
             result[key] = figures
-            result[f"{key}_ratio_rps"] = ratio(figures.rps, trivial_rps)
-            result[f"{key}_ratio_p99"] = ratio(figures.p99_ms, trivial_p99)
+            result[f"{key}_ratio_rps"] = figures["ratio_rps"]
+            result[f"{key}_ratio_p99"] = figures["ratio_p99"]
             log(
-                f"  {figures.label}: {ratio(figures.rps, trivial_rps):.2f}× the trivial route's "
-                f"throughput, p99 {ratio(figures.p99_ms, trivial_p99):.1f}× its p99"
+                f"  {label}: {figures['ratio_rps']:.3f}× the trivial route's throughput "
+                f"(rounds: {figures['ratio_rps_each_round']}), p99 {figures['ratio_p99']:.1f}× "
+                f"its p99; non-2xx {figures['non_2xx']}"
             )
         return result
 

@@ -26,10 +26,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -467,6 +468,61 @@ def _python_load(
 
 def warm_up(base: str, paths: Sequence[str]) -> None:
     load(base, paths, "warm-up", duration=WARMUP)
+
+
+ROUNDS = env_int("BENCH_ROUNDS", 2)
+
+
+def bracketed(
+    base: str,
+    trivial: str,
+    pages: dict[str, tuple[str, Sequence[str]]],
+    rounds: int = ROUNDS,
+    after_warm_up: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """Alternate the baseline and the pages: T P1 P2 … T P1 P2 … T. Each page run is compared
+    with the mean of the two baseline runs around it (background load drifts); the figure
+    reported is the median over the rounds.
+
+    `pages` maps a key to (label, paths). Returns {"trivial": [Load…], key: {…}}.
+    `after_warm_up()` runs once the warm-up is over (e.g. to count rows before measuring).
+    """
+    warm_up(base, [trivial])
+    for _label, paths in pages.values():
+        warm_up(base, paths)
+    time.sleep(SETTLE)
+    marker = after_warm_up() if after_warm_up else None
+    baselines = [load(base, [trivial], f"GET {trivial}")]
+    log("  " + baselines[-1].line())
+    runs: dict[str, list[Load]] = {key: [] for key in pages}
+    for _round in range(rounds):
+        for key, (label, paths) in pages.items():
+            runs[key].append(load(base, paths, label))
+            log("  " + runs[key][-1].line())
+        baselines.append(load(base, [trivial], f"GET {trivial}"))
+        log("  " + baselines[-1].line())
+    out: dict[str, Any] = {"trivial": baselines, "after_warm_up": marker}
+    for key, measured in runs.items():
+        rps_ratios, p99_ratios = [], []
+        for index, figures in enumerate(measured):
+            around = baselines[index : index + 2]
+            rps_ratios.append(figures.rps / (sum(b.rps for b in around) / 2))
+            p99_ratios.append(figures.p99_ms / (sum(b.p99_ms for b in around) / 2))
+        out[key] = {
+            "runs": measured,
+            "rps": round(median([f.rps for f in measured]), 1),
+            "p50_ms": round(median([f.p50_ms for f in measured]), 2),
+            "p99_ms": round(median([f.p99_ms for f in measured]), 2),
+            "ratio_rps": round(median(rps_ratios), 3),
+            "ratio_p99": round(median(p99_ratios), 3),
+            "ratio_rps_each_round": [round(r, 3) for r in rps_ratios],
+            "ok_2xx": sum(f.ok_2xx for f in measured),
+            "non_2xx": sum(f.non_2xx for f in measured),
+            "socket_errors": sum(f.socket_errors for f in measured),
+        }
+    out["trivial_rps_median"] = round(median([b.rps for b in baselines]), 1)
+    out["trivial_p99_ms_median"] = round(median([b.p99_ms for b in baselines]), 2)
+    return out
 
 
 # --------------------------------------------------------------------------- facts and results

@@ -29,11 +29,11 @@ def scripts(words: list[str]) -> list[str]:
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:
-    """Every `*ratio*` figure in a results file, one line each."""
+    """Every `*ratio*` figure in a results file (per database or overall), one line each."""
     lines: list[str] = []
 
     def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
+        if isinstance(value, dict) and prefix.count(".") < 1:
             for key, inner in value.items():
                 walk(f"{prefix}.{key}" if prefix else key, inner)
         elif "ratio" in prefix.rsplit(".", 1)[-1]:
