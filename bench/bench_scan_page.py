@@ -130,7 +130,7 @@ def measure(db: Database) -> dict[str, Any]:
         )
         log(
             f"  scans: {scan['ok_2xx']} answers 2xx, {added} Scan rows added, stamp counters +"
-            f"{counter_added}; lost {lost}, in flight at wrk's deadline {in_flight} → "
+            f"{counter_added}; lost {lost}, in flight at the load's deadline {in_flight} → "
             + ("no scan record lost" if result["no_scan_lost"] else "SCANS LOST")
         )
         return result
