@@ -131,6 +131,27 @@ UNITS: dict[str, str | None] = {
     "túi": None,
     "con": None,
 }
+# How each unit is shown (the stored value stays the Vietnamese word the farmer picked).
+UNIT_LABELS: dict[str, Any] = {
+    "kg": _l("kg"),
+    "tấn": _l("tấn"),
+    "g": _l("gam"),
+    "lít": _l("lít"),
+    "ml": _l("ml"),
+    "quả": _l("quả"),
+    "cái": _l("cái"),
+    "bó": _l("bó"),
+    "thùng": _l("thùng"),
+    "hộp": _l("hộp"),
+    "chai": _l("chai"),
+    "gói": _l("gói"),
+    "túi": _l("túi"),
+    "con": _l("con"),
+}
+
+
+def unit_label(unit: str | None) -> str:
+    return str(UNIT_LABELS.get(unit or "", unit or ""))
 
 
 def kind_label(kind: str) -> str:

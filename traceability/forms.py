@@ -26,7 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.errors import DomainError
 from traceability.batches import KNOWN_STANDARDS
-from traceability.events import INSPECTION_RESULTS, UNITS
+from traceability.events import INSPECTION_RESULTS, UNITS, unit_label
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif"
 DECIMAL = {"inputmode": "decimal", "autocomplete": "off"}
@@ -68,7 +68,7 @@ def choice(value: Any, label: Any) -> SelectChoice:
 
 
 def unit_choices() -> list[SelectChoice]:
-    return [choice(unit, unit) for unit in UNITS]
+    return [choice(unit, unit_label(unit)) for unit in UNITS]
 
 
 class BatchForm(_Form):

@@ -91,6 +91,11 @@ def trace_qty(value: Any) -> str:
     return format_decimal(number.normalize(), format="#,##0.###")
 
 
+@bp.app_template_filter("unit_label")
+def unit_label_filter(value: str | None) -> str:
+    return events.unit_label(value)
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:

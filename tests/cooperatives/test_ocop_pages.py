@@ -175,7 +175,7 @@ def test_expired_and_revoked_certificates_show_no_stars_and_expiring_is_highligh
         db.session.commit()
     login(client, lan["user"])
     page = client.get(f"/manage/{lan['producer']}/ocop").get_data(as_text=True)
-    assert "Hết hạn" in page and "Đã thu hồi" in page
+    assert "Hết hạn" in page and "Chứng nhận đã thu hồi" in page
     assert 'class="stars"' not in page
     with app.app_context():
         product = db.session.get(Product, lan["product"])
