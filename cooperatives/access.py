@@ -54,9 +54,7 @@ def producers_of(user_id: int) -> list[tuple[Producer, str]]:
     return [(producer, role) for producer, role in rows]
 
 
-def require_member(
-    user: User | None, producer_id: int, roles: frozenset[str] = EDITORS
-) -> Acting:
+def require_member(user: User | None, producer_id: int, roles: frozenset[str] = EDITORS) -> Acting:
     """Raise NotFound unless `user` is an active member of the producer, Forbidden if the role
     is not enough. Platform admins act as managers."""
     if user is None or not getattr(user, "is_authenticated", False):
@@ -72,3 +70,10 @@ def require_member(
     if membership.role not in roles:
         raise Forbidden()
     return Acting(user=user, producer=producer, role=membership.role)
+
+
+def current_acting(producer_id: int, roles: frozenset[str] = EDITORS) -> Acting:
+    """For views: the signed-in user acting for this producer (404 for outsiders)."""
+    from flask_login import current_user
+
+    return require_member(current_user._get_current_object(), producer_id, roles)

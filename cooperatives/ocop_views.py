@@ -22,7 +22,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from cooperatives import ocop
-from cooperatives.access import ALL_ROLES, MANAGERS, Acting, require_member
+from cooperatives.access import MANAGERS
+from cooperatives.access import current_acting as _acting
 from cooperatives.models import (
     EvaluationStatus,
     MemberRole,
@@ -90,10 +91,6 @@ def ocop_score(value: Any) -> str:
         return ""
     text = _plain(value)
     return text.replace(".", ",") if current_locale() == "vi" else text
-
-
-def _acting(producer_id: int, roles: frozenset[str] = ALL_ROLES) -> Acting:
-    return require_member(current_user._get_current_object(), producer_id, roles)
 
 
 def _products_for_choice(producer_id: int) -> list[Product]:

@@ -6,14 +6,10 @@ commit once → redirect; on bad input re-render the form with what was typed, s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,11 +17,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
 from cooperatives import history, memberships, producers, products
-from cooperatives.access import EDITORS, MANAGERS, Acting, producers_of, require_member
+from cooperatives.access import MANAGERS, Acting, producers_of
+from cooperatives.access import current_acting as _acting
 from cooperatives.forms import (
     AltForm,
     MemberForm,
@@ -43,23 +40,6 @@ from core.images import delete_image
 from core.phones import display_phone
 
 bp = Blueprint("cooperatives", __name__, url_prefix="/manage")
-
-
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            if "accounts.login" in current_app.view_functions:
-                target = request.full_path if request.query_string else request.path
-                return redirect(url_for("accounts.login", next=target))
-            abort(401)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _acting(producer_id: int, roles: frozenset[str] = EDITORS) -> Acting:
-    return require_member(current_user._get_current_object(), producer_id, roles)
 
 
 def _page() -> int:

@@ -9,15 +9,11 @@ typed, status 422, nothing saved.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
-    abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,12 +21,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from accounts.audit import record
-from cooperatives.access import EDITORS, Acting, require_member
+from cooperatives.access import Acting
+from cooperatives.access import current_acting as _acting
 from cooperatives.models import MemberRole, Product, ProductStatus
 from core.db import db
 from core.errors import DomainError, Invalid, NotFound
@@ -45,23 +42,6 @@ bp = Blueprint("stamps", __name__)
 # producer invited (the audit log names the helper). Members see the runs.
 STAMP_ROLES = frozenset({MemberRole.MANAGER, MemberRole.HELPER})
 MAX_WEB_PRINT = 20_000  # labels per download; `flask stamps print` for more
-
-
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            if "accounts.login" in current_app.view_functions:
-                target = request.full_path if request.query_string else request.path
-                return redirect(url_for("accounts.login", next=target))
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _acting(producer_id: int, roles: frozenset[str] = EDITORS) -> Acting:
-    return require_member(current_user._get_current_object(), producer_id, roles)
 
 
 def _audit(

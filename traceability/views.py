@@ -6,14 +6,11 @@ commit once → redirect; on bad input re-render the form with what was typed, s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -24,12 +21,13 @@ from flask import (
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
-from cooperatives.access import EDITORS, MANAGERS, Acting, require_member
+from cooperatives.access import MANAGERS, Acting
+from cooperatives.access import current_acting as _acting
 from cooperatives.models import Producer, Product, ProductStatus
 from core import places
 from core.db import db, utcnow
@@ -94,23 +92,6 @@ def trace_qty(value: Any) -> str:
 @bp.app_template_filter("unit_label")
 def unit_label_filter(value: str | None) -> str:
     return events.unit_label(value)
-
-
-def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            if "accounts.login" in current_app.view_functions:
-                target = request.full_path if request.query_string else request.path
-                return redirect(url_for("accounts.login", next=target))
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _acting(producer_id: int, roles: frozenset[str] = EDITORS) -> Acting:
-    return require_member(current_user._get_current_object(), producer_id, roles)
 
 
 def _render(template: str, acting: Acting, status: int = 200, **context: Any):
