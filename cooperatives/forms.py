@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
@@ -18,8 +17,7 @@ from cooperatives.labels import KIND_LABELS, ROLE_LABELS, UNITS
 from cooperatives.models import MemberRole, OcopCategory
 from core import places
 from core.db import db
-from core.errors import Invalid
-from core.forms import options
+from core.forms import ServiceForm, options
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif"
 
@@ -38,27 +36,11 @@ class ChoiceField(SelectField):
         return None
 
 
-class _Form(FlaskForm):
-    class Meta:
-        csrf = False  # CSRFProtect checks every POST app-wide; the template adds the token
-
-    def show_errors(self, error: Invalid) -> None:
-        """Put a service's field errors next to their fields (others at the top)."""
-        for name, message in error.fields.items():
-            field = self._fields.get(name)
-            if field is not None:
-                field.errors = [*list(field.errors), str(message)]
-            else:
-                self.form_errors.append(str(message))
-        if not error.fields:
-            self.form_errors.append(str(error.message))
-
-
 def _placeholder() -> list[tuple[str, str]]:
     return [("", str(_l("— Chọn —")))]
 
 
-class ProducerForm(_Form):
+class ProducerForm(ServiceForm):
     name = StringField(
         _l("Tên cơ sở"),
         render_kw={"maxlength": 200, "required": True, "autocomplete": "organization"},
@@ -106,7 +88,7 @@ class ProducerForm(_Form):
             self.ward_code.data = None
 
 
-class MemberForm(_Form):
+class MemberForm(ServiceForm):
     phone = StringField(_l("Số điện thoại"), render_kw={"maxlength": 20, "required": True})
     name = StringField(_l("Tên (nếu là người mới)"), render_kw={"maxlength": 120})
     role = ChoiceField(_l("Vai trò"), default=MemberRole.MEMBER)
@@ -116,7 +98,7 @@ class MemberForm(_Form):
         self.role.choices = options((k, str(v).capitalize()) for k, v in ROLE_LABELS.items())
 
 
-class RoleForm(_Form):
+class RoleForm(ServiceForm):
     role = ChoiceField(_l("Vai trò"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -137,7 +119,7 @@ def category_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     return list(groups.values())
 
 
-class ProductForm(_Form):
+class ProductForm(ServiceForm):
     name_vi = StringField(_l("Tên sản phẩm"), render_kw={"maxlength": 200, "required": True})
     name_en = StringField(_l("Tên tiếng Anh (nếu có)"), render_kw={"maxlength": 200})
     description_vi = TextAreaField(_l("Mô tả"), render_kw={"maxlength": 5000, "rows": 5})
@@ -157,7 +139,7 @@ class ProductForm(_Form):
         )
 
 
-class VariantForm(_Form):
+class VariantForm(ServiceForm):
     label = StringField(
         _l("Tên quy cách"),
         render_kw={"maxlength": 120, "required": True, "placeholder": "thùng 5 kg"},
@@ -178,11 +160,11 @@ class VariantForm(_Form):
         self.unit.choices = options((k, str(v)) for k, v in UNITS.items())
 
 
-class PhotoForm(_Form):
+class PhotoForm(ServiceForm):
     photos = MultipleFileField(_l("Chọn ảnh"), render_kw={"accept": IMAGE_ACCEPT, "multiple": True})
     alt = StringField(_l("Mô tả ngắn cho ảnh (cho người khiếm thị)"), render_kw={"maxlength": 200})
     upload = SubmitField(_l("Tải ảnh lên"))
 
 
-class AltForm(_Form):
+class AltForm(ServiceForm):
     alt = StringField(_l("Mô tả ảnh"), render_kw={"maxlength": 200})

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.errors import DomainError
+from core.forms import ServiceForm
 from traceability.batches import KNOWN_STANDARDS
 from traceability.events import INSPECTION_RESULTS, UNITS, unit_label
 
@@ -47,22 +46,6 @@ class MultiCheckboxField(SelectMultipleField):
         return None
 
 
-class _Form(FlaskForm):
-    class Meta:
-        csrf = False  # CSRFProtect checks every POST app-wide; templates add the token
-
-    def show_errors(self, error: DomainError) -> None:
-        """Put a service's field errors next to their fields (the rest at the top)."""
-        for name, message in error.fields.items():
-            field = self._fields.get(name)
-            if field is not None:
-                field.errors = [*list(field.errors), str(message)]
-            else:
-                self.form_errors.append(str(message))
-        if not error.fields:
-            self.form_errors.append(str(error.message))
-
-
 def choice(value: Any, label: Any) -> SelectChoice:
     return SelectChoice(str(value), label)
 
@@ -71,7 +54,7 @@ def unit_choices() -> list[SelectChoice]:
     return [choice(unit, unit_label(unit)) for unit in UNITS]
 
 
-class BatchForm(_Form):
+class BatchForm(ServiceForm):
     product_id = ChoiceField(_l("Sản phẩm"))
     lot_code = StringField(
         _l("Mã lô"),
@@ -108,7 +91,7 @@ class BatchForm(_Form):
     save = SubmitField(_l("Lưu lô hàng"))
 
 
-class EventForm(_Form):
+class EventForm(ServiceForm):
     """One form for every kind; the page shows only the fields of the chosen kind."""
 
     kind = HiddenField()
@@ -141,7 +124,7 @@ class CorrectionForm(EventForm):
     save = SubmitField(_l("Ghi bản sửa"))
 
 
-class RecallForm(_Form):
+class RecallForm(ServiceForm):
     reason = TextAreaField(
         _l("Lý do thu hồi"),
         description=_l("Ví dụ: kết quả kiểm nghiệm dư lượng thuốc không đạt."),
@@ -150,11 +133,11 @@ class RecallForm(_Form):
     confirm = SubmitField(_l("Thu hồi lô này"))
 
 
-class PhotoForm(_Form):
+class PhotoForm(ServiceForm):
     photo = FileField(_l("Thêm ảnh"), render_kw={"accept": IMAGE_ACCEPT})
     upload = SubmitField(_l("Tải ảnh lên"))
 
 
-class ParentsForm(_Form):
+class ParentsForm(ServiceForm):
     parents = MultiCheckboxField(_l("Lô nguồn"))
     save = SubmitField(_l("Ghi lô nguồn"))

@@ -11,8 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from core.errors import DomainError
-from core.forms import options
+from core.forms import ServiceForm, options
 from traceability.printing import CUSTOM_LIMITS, DEFAULT_LAYOUT, PRESETS
 
 NUMBER = {"inputmode": "numeric", "autocomplete": "off"}
@@ -26,23 +25,7 @@ class ChoiceField(SelectField):
         return None
 
 
-class _Form(FlaskForm):
-    class Meta:
-        csrf = False  # CSRFProtect checks every POST app-wide
-
-    def show_errors(self, error: DomainError) -> None:
-        """Put a service's field errors next to their fields (the rest at the top)."""
-        placed = False
-        for name, message in error.fields.items():
-            field = self._fields.get(name)
-            if field is not None:
-                field.errors = [*list(field.errors), str(message)]
-                placed = True
-        if not placed or not error.fields:
-            self.form_errors.append(str(error.message))
-
-
-class RunForm(_Form):
+class RunForm(ServiceForm):
     quantity = StringField(
         _l("Số tem cần in"),
         render_kw={**NUMBER, "maxlength": 7},
@@ -61,7 +44,7 @@ class RunForm(_Form):
     with_pin = BooleanField(_l("Có mã PIN cào (chống hàng giả)"))
 
 
-class RangeForm(_Form):
+class RangeForm(ServiceForm):
     first = StringField(_l("Từ số sê-ri"), render_kw={**NUMBER, "maxlength": 12})
     last = StringField(_l("Đến số sê-ri"), render_kw={**NUMBER, "maxlength": 12})
 
@@ -82,7 +65,7 @@ def layout_choices() -> list[SelectChoice]:
     return options([*choices, ("custom", str(_l("Khổ khác (nhập kích thước, mm)")))])
 
 
-class PrintForm(_Form):
+class PrintForm(ServiceForm):
     layout = RadioField(_l("Khổ giấy nhãn A4"), default=DEFAULT_LAYOUT)
     first = StringField(_l("Từ số"), render_kw={**NUMBER, "maxlength": 12})
     last = StringField(_l("Đến số"), render_kw={**NUMBER, "maxlength": 12})
