@@ -2,15 +2,14 @@
 
 Runs of 10,000 stamps, each run with a lot (batch) of a bench product; within a run the first
 85% are activated for the lot (a few of them voided), the rest still new; about one lot in thirty
-is recalled. Codes are random and unique (13 characters, no look-alikes). Core bulk inserts in
-batches of 5,000 inside one transaction; no ORM object per row.
+is recalled. Codes come from the stamps module's generator (13 characters, no look-alikes).
+Core bulk inserts in batches of 5,000 inside one transaction; no ORM object per row.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import secrets
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy import func, insert, select
 from cooperatives.models import Producer, Product
 from core.db import db, utcnow
 from traceability.models import Batch, Stamp, StampRun
+from traceability.stamps import random_codes
 
 SLUG_PREFIX = "bench-"
 RUN_SIZE = 10_000
@@ -30,46 +30,8 @@ BATCH_ROWS = 5_000
 ACTIVE_SHARE = 0.85
 VOID_SHARE = 0.02  # of the activated stamps
 RECALLED_EVERY = 30  # one lot in thirty is recalled
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
-CODE_LENGTH = 13  # 31**13 ≈ 2**64.4
-_SPACE = len(ALPHABET) ** CODE_LENGTH
-_DRAW_BYTES = 9
-_LIMIT = (256**_DRAW_BYTES // _SPACE) * _SPACE  # rejection bound: every code equally likely
 SEED = 20251124
 RECALL_REASON = "Mẫu kiểm nghiệm không đạt (dữ liệu thử tải)"
-
-
-def random_codes(count: int, taken: set[str] | None = None) -> list[str]:
-    """`count` distinct random codes from the stamp alphabet (secrets; rejection sampling)."""
-    taken = set() if taken is None else taken
-    codes: list[str] = []
-    alphabet, length, base = ALPHABET, CODE_LENGTH, len(ALPHABET)
-    while len(codes) < count:
-        need = count - len(codes)
-        pool = secrets.token_bytes(need * _DRAW_BYTES)
-        for offset in range(0, len(pool), _DRAW_BYTES):
-            value = int.from_bytes(pool[offset : offset + _DRAW_BYTES], "big")
-            if value >= _LIMIT:
-                continue
-            value %= _SPACE
-            chars = []
-            for _ in range(length):
-                value, digit = divmod(value, base)
-                chars.append(alphabet[digit])
-            code = "".join(chars)
-            if code not in taken:
-                taken.add(code)
-                codes.append(code)
-    return codes
-
-
-def _code_generator() -> Any:
-    """The stamps module's own generator when it offers a batch one; ours otherwise."""
-    try:
-        from traceability import stamps as stamps_module
-    except ImportError:
-        return random_codes
-    return getattr(stamps_module, "random_codes", random_codes)
 
 
 def generate(producers: int = 1000, products: int = 100_000, stamps: int = 0) -> str:
@@ -128,7 +90,7 @@ def generate(producers: int = 1000, products: int = 100_000, stamps: int = 0) ->
         ).scalars()
     )
 
-    codes = _code_generator()(stamps)
+    codes = random_codes(stamps)
     counts = {"active": 0, "new": 0, "void": 0}
     stamp_table = Stamp.__table__
     stmt = insert(stamp_table)
