@@ -528,6 +528,7 @@ def update_image_alt(acting: Acting, product: Product, image: ProductImage, alt:
     if alt == image.alt:
         return
     image.alt = alt
+    product.updated_at = utcnow()  # pages keyed on the product's version show the new text
     audit(
         acting.user.id,
         acting.role,

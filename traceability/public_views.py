@@ -24,18 +24,22 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from limits import parse as parse_limit
+from markupsafe import Markup, escape
 
 from cooperatives.models import OcopCertificate, Product, ProductImage
 from cooperatives.ocop import valid_certificate
-from core.db import db
+from core import i18n
+from core.db import db, utcnow
 from core.errors import NotFound
 from core.gs1 import digital_link
 from core.images import variant_size
 from core.places import address_line
 from core.security import limiter
-from traceability import resolver, scans
-from traceability.models import Batch, Stamp
+from traceability import resolver, scan_cache, scans
+from traceability.models import Batch, BatchStatus, Stamp
 from traceability.stamp_forms import PinForm
 from traceability.stamps import grouped_code, normalize_code
 
@@ -173,22 +177,14 @@ class StampView:
     link: str = ""  # the URL printed in its QR (canonical address of this page)
 
 
-def _stamp_view(stamp: Stamp | None, *, count: bool, via: str) -> StampView:
+def _stamp_view(stamp: Stamp | None, *, via: str) -> StampView:
+    """The stamp as machines get it (JSON-LD, linkset): read only, never counted."""
     if stamp is None:
         return StampView(scans.Verdict.UNKNOWN)
     batch = db.session.get(Batch, stamp.batch_id) if stamp.batch_id else None
     verdict = scans.verdict_of(stamp, batch)
-    if count:
-        counted = scans.record_scan(
-            stamp.id,
-            scans.coarse_network(request.remote_addr),
-            scans.browser_family(request.user_agent.string),
-            via=via,
-        )
-    else:
-        counted = scans.tally(stamp)
     counted = scans.with_copy_warning(
-        stamp.id, counted, int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
+        stamp.id, scans.tally(stamp), int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
     )
     view = StampView(verdict=verdict, stamp=stamp, tally=counted)
     if verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED) and batch is not None:
@@ -307,47 +303,260 @@ def _stamp_response(
     pin_result: scans.PinResult | None = None,
     status: int | None = None,
 ):
+    """Machines' answer (JSON-LD or linkset, never counted); browsers go through
+    `_html_stamp_response`."""
     fmt = _format()
-    count = (
-        fmt == "html"
-        and request.method == "GET"  # HEAD: link checkers
-        and pin_form is None
-        and stamp is not None
-        and scans.browser_family(request.user_agent.string) != "bot"  # chat link previews
-        and _count_allowed()
-    )
-    view = _stamp_view(stamp, count=count, via=via)
+    view = _stamp_view(stamp, via=via)
     view.link = _canonical(stamp, via)
     db.session.commit()
     code = 404 if stamp is None else (status or 200)
     if fmt == "jsonld":
         response = _json(_stamp_jsonld(view), "application/ld+json", code)
-    elif fmt == "linkset":
+    else:
         product = view.summary.product if view.summary else None
         batch_id = view.summary.batch.id if view.summary else None
         response = _json(_links(view.link or request.base_url, product, batch_id), LINKSET, code)
-    else:
-        form = pin_form or PinForm()
-        product = view.summary.product if view.summary else None
-        html = render_template(
-            "traceability/scan/stamp.html",
-            view=view,
-            verdicts=scans.Verdict,
-            pin_verdicts=scans.PinVerdict,
-            form=form,
-            pin_result=pin_result,
-            photos=_photos(product, view.summary),
-            grouped=grouped_code(stamp.code) if stamp else "",
-            epcis_path=_epcis_path(view.summary.batch.id) if view.summary else "",
-            verify_path=_verify_path(view.summary.batch.id) if view.summary else "",
-            product_path=_product_path(product) if product else "",
-            producer_address=_address(view.summary),
-            lang_path=request.path,
-        )
-        response = Response(html, status=code, mimetype="text/html")
-        response.headers["Vary"] = "Accept"
     response.headers["Cache-Control"] = NO_STORE
     return response
+
+
+# ------------------------------------------------------------------- the page for browsers
+
+
+@dataclass
+class StampPage:
+    """What stamp.html shows: the verdict and counts are this request's; `lot` is the cached
+    lot part (None unless the stamp is active for a lot)."""
+
+    verdict: scans.Verdict
+    stamp: scan_cache.StampFacts | None = None
+    tally: scans.ScanTally | None = None
+    lot: scan_cache.LotFragment | None = None
+    link: str = ""
+
+
+def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
+    """Render the lot's part of the page (a cache miss: a new version of the lot)."""
+    from traceability.batches import trace_summary
+
+    summary = trace_summary(facts.batch_id)
+    certificate = (
+        db.session.get(OcopCertificate, facts.certificate_id) if facts.certificate_id else None
+    )
+    product = summary.product
+    epcis_path = _epcis_path(summary.batch.id)
+    lot_html = render_template(
+        "traceability/scan/_lot.html",
+        summary=summary,
+        certificate=certificate,
+        photos=_photos(product, summary),
+        epcis_path=epcis_path,
+        verify_path=_verify_path(summary.batch.id),
+        product_path=_product_path(product),
+        producer_address=_address(summary),
+    )
+    recall_html = render_template("traceability/scan/_recall.html", summary=summary)
+    return scan_cache.LotFragment(
+        batch_id=summary.batch.id,
+        lot_code=summary.batch.lot_code,
+        product_name=product.name_vi,
+        producer_name=summary.producer.name,
+        recalled=summary.recalled,
+        recall_html=Markup(recall_html),  # noqa: S704 - autoescaped template output
+        lot_html=Markup(lot_html),  # noqa: S704 - autoescaped template output
+        epcis_path=epcis_path,
+    )
+
+
+def _lot_fragment(facts: scan_cache.StampFacts, today) -> scan_cache.LotFragment:
+    key = (facts.batch_id, i18n.current_locale())
+    return scan_cache.fragments().get_or_build(
+        key, facts.version(today), lambda: _build_fragment(facts)
+    )
+
+
+def _html_stamp_response(
+    facts: scan_cache.StampFacts | None,
+    today,
+    *,
+    via: str,
+    pin_form: PinForm | None = None,
+    pin_result: scans.PinResult | None = None,
+    status: int | None = None,
+) -> Response:
+    page = StampPage(verdict=scans.Verdict.UNKNOWN, stamp=facts)
+    if facts is not None:
+        page.verdict = scans.verdict_from(facts.state, facts.batch_status)
+        tally = scans.ScanTally(facts.scan_count, facts.first_scanned_at, facts.last_scanned_at)
+        page.tally = scans.with_copy_warning(
+            facts.id, tally, int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
+        )
+        if via == "dl" and facts.dl_gtin and facts.dl_lot:
+            page.link = digital_link(_base(), facts.dl_gtin, facts.dl_lot, str(facts.serial))
+        else:
+            page.link = f"{_base()}/s/{facts.code}"
+    db.session.commit()  # the scan is recorded before anything slow happens
+    if page.verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED):
+        page.lot = _lot_fragment(facts, today)
+    body = current_app.jinja_env.get_template("traceability/scan/_stamp_body.html").render(
+        view=page,
+        verdicts=scans.Verdict,
+        pin_verdicts=scans.PinVerdict,
+        form=pin_form or PinForm(),
+        pin_result=pin_result,
+        grouped=grouped_code(facts.code) if facts else "",
+    )
+    head = Markup("")
+    if page.link:
+        head += Markup('  <link rel="canonical" href="{}">\n').format(page.link)
+    if page.lot is not None:
+        head += Markup('  <link rel="alternate" type="application/ld+json" href="{}">\n').format(
+            page.lot.epcis_path
+        )
+    parts = PageParts(
+        title=str(_TITLES[page.verdict]),
+        head=head,
+        lang=lang_link(request.path),
+        content=Markup(body),  # noqa: S704 - autoescaped template output
+    )
+    response = Response(_render_stamp_page(parts), status=404 if facts is None else (status or 200))
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+_TITLES = {
+    scans.Verdict.GENUINE: _l("Tem chính hãng"),
+    scans.Verdict.RECALLED: _l("Lô hàng đã bị thu hồi"),
+    scans.Verdict.NOT_ACTIVATED: _l("Tem chưa được kích hoạt"),
+    scans.Verdict.VOID: _l("Tem đã bị hủy"),
+    scans.Verdict.UNKNOWN: _l("Mã không có trong hệ thống"),
+}
+
+
+def lang_link(path: str) -> Markup:
+    """The one language switch of scan and lot pages: a plain link (?lang=), no form."""
+    if i18n.current_locale() == "vi":
+        return Markup(
+            '<a class="scan-lang" href="{}?lang=en" hreflang="en" lang="en" rel="alternate">'
+            "English</a>"
+        ).format(path)
+    return Markup(
+        '<a class="scan-lang" href="{}?lang=vi" hreflang="vi" lang="vi" rel="alternate">'
+        "Tiếng Việt</a>"
+    ).format(path)
+
+
+@dataclass(frozen=True)
+class PageParts:
+    """The request's own parts of stamp.html; the rest is base.html's chrome."""
+
+    title: str
+    head: Markup
+    lang: Markup
+    content: Markup
+
+
+_SENTINELS = PageParts(
+    title="\x00scan-title\x00",
+    head=Markup("\x00scan-head\x00"),
+    lang=Markup("\x00scan-lang\x00"),
+    content=Markup("\x00scan-content\x00"),
+)
+
+
+def _chrome_allowed() -> bool:
+    """base.html around a scan page depends only on the locale for a visitor without session
+    (no cookie but the language one, not signed in); templates reloading: no cache."""
+    if current_app.jinja_env.auto_reload:
+        return False
+    if any(name != "lang" for name in request.cookies):
+        return False
+    return not current_user.is_authenticated
+
+
+def _chrome() -> tuple[str, ...] | None:
+    """base.html rendered once per locale around place-holders, cut into its pieces."""
+    return scan_cache.fragments().get_or_build(
+        ("chrome", i18n.current_locale()), "", lambda: _cut_chrome()
+    )
+
+
+def _cut_chrome() -> tuple[str, ...] | None:
+    html = render_template("traceability/scan/stamp.html", parts=_SENTINELS)
+    pieces: list[str] = []
+    for sentinel in (_SENTINELS.title, _SENTINELS.head, _SENTINELS.lang, _SENTINELS.content):
+        before, found, html = html.partition(str(sentinel))
+        if not found or sentinel in html:
+            return None  # a place-holder missing or repeated: render in full every time
+        pieces.append(before)
+    pieces.append(html)
+    return tuple(pieces)
+
+
+def _render_stamp_page(parts: PageParts, *, chrome: bool | None = None) -> str:
+    if chrome is None:
+        chrome = _chrome_allowed()
+    pieces = _chrome() if chrome else None
+    if pieces is None:
+        return render_template("traceability/scan/stamp.html", parts=parts)
+    return "".join(
+        (
+            pieces[0],
+            str(escape(parts.title)),
+            pieces[1],
+            parts.head,
+            pieces[2],
+            parts.lang,
+            pieces[3],
+            parts.content,
+            pieces[4],
+        )
+    )
+
+
+def _respond(
+    *,
+    code: str | None = None,
+    stamp: Stamp | None = None,
+    via: str,
+    pin_form: PinForm | None = None,
+    pin_result: scans.PinResult | None = None,
+    status: int | None = None,
+) -> Response:
+    """The stamp page in the format asked for; browsers' pages never load ORM objects."""
+    if _format() != "html":
+        if stamp is None and code is not None:
+            stamp = scans.find_by_code(code)
+        return _stamp_response(
+            stamp, via=via, pin_form=pin_form, pin_result=pin_result, status=status
+        )
+    today = i18n.local_today()
+    key: dict[str, Any] = {}
+    if stamp is not None:
+        key["stamp_id"] = stamp.id
+    elif code is not None and (normalized := normalize_code(code)) is not None:
+        key["code"] = normalized
+    facts = None
+    if key:
+        client = scans.browser_family(request.user_agent.string)
+        count = (
+            request.method == "GET"  # HEAD: link checkers
+            and pin_form is None
+            and client != "bot"  # chat apps' link previews
+            and _count_allowed()
+        )
+        if count:  # one UPDATE … RETURNING counts the scan and reads the page's facts
+            now = utcnow()
+            facts = scan_cache.count_scan(today=today, now=now, **key)
+            if facts is not None:
+                network = scans.coarse_network(request.remote_addr)
+                scans.log_scan(facts.id, now, network, client, via)
+        else:
+            facts = scan_cache.stamp_facts(today=today, **key)
+    return _html_stamp_response(
+        facts, today, via=via, pin_form=pin_form, pin_result=pin_result, status=status
+    )
 
 
 @bp.get("/s")
@@ -355,7 +564,7 @@ def lookup():
     """A typed code (form on the 'not found' page) → its stamp page."""
     code = normalize_code(request.args.get("code"))
     if code is None:
-        return _stamp_response(None, via="code")
+        return _respond(via="code")
     return redirect(url_for("scan.stamp", code=code), code=303)
 
 
@@ -363,7 +572,7 @@ def lookup():
 @bp.get("/s/<code>")  # registered first: url_for builds the lower-case address
 @limiter.limit(SCAN_PAGE_LIMIT)
 def stamp(code: str):
-    return _stamp_response(scans.find_by_code(code[:40]), via="code")
+    return _respond(code=code[:40], via="code")
 
 
 @bp.post("/S/<code>/pin")
@@ -374,11 +583,12 @@ def pin(code: str):
     stamp = scans.find_by_code(code[:40])
     form = PinForm()
     if stamp is None:
-        return _stamp_response(None, via="code")
+        return _respond(via="code")
     if not form.validate():
-        return _stamp_response(stamp, via="code", pin_form=form, status=422)
-    result = scans.check_pin(stamp, form.pin.data)
-    return _stamp_response(stamp, via="code", pin_form=PinForm(formdata=None), pin_result=result)
+        return _respond(stamp=stamp, via="code", pin_form=form, status=422)
+    recalled = stamp.batch is not None and stamp.batch.status == BatchStatus.RECALLED
+    result = scans.check_pin(stamp, form.pin.data, recalled=recalled)
+    return _respond(stamp=stamp, via="code", pin_form=PinForm(formdata=None), pin_result=result)
 
 
 # --------------------------------------------------------------------------- the resolver
@@ -398,7 +608,7 @@ def digital_link_page(rest: str):
         if stamp is None:
             target = digital_link("", link.gtin14, link.lot) if lot_batch else gtin_path
             return _see_other(target)
-        return _stamp_response(stamp, via="dl")
+        return _respond(stamp=stamp, via="dl")
     if link.lot is not None:
         if lot_batch is None:
             return _see_other(gtin_path)
@@ -438,7 +648,7 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
             verify_path=_verify_path(batch.id),
             product_path=_product_path(summary.product),
             producer_address=_address(summary),
-            lang_path=request.path,
+            lang_link=lang_link(request.path),
         )
         response = Response(html, mimetype="text/html")
         response.headers["Vary"] = "Accept"

@@ -11,8 +11,10 @@ import enum
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from core.db import db, utcnow
 from traceability.models import Batch, BatchStatus, Scan, Stamp, StampRun, StampState
@@ -35,11 +37,16 @@ class Verdict(enum.StrEnum):
 def verdict_of(stamp: Stamp | None, batch: Batch | None) -> Verdict:
     if stamp is None:
         return Verdict.UNKNOWN
-    if stamp.state == StampState.VOID:
+    return verdict_from(stamp.state, batch.status if batch is not None else None)
+
+
+def verdict_from(state: str, batch_status: str | None) -> Verdict:
+    """The verdict from the stamp's state and its lot's status (None: no lot)."""
+    if state == StampState.VOID:
         return Verdict.VOID
-    if stamp.state != StampState.ACTIVE or batch is None:
+    if state != StampState.ACTIVE or batch_status is None:
         return Verdict.NOT_ACTIVATED
-    if batch.status == BatchStatus.RECALLED:
+    if batch_status == BatchStatus.RECALLED:
         return Verdict.RECALLED
     return Verdict.GENUINE
 
@@ -132,26 +139,56 @@ class ScanTally:
     copy_warning: bool = False
 
 
-def record_scan(stamp_id: int, network: str, client: str, via: str = "code") -> ScanTally:
-    """Count a scan atomically in SQL (no lost update under concurrent scans) and log it."""
-    now = utcnow()
-    row = db.session.execute(
-        update(Stamp)
-        .where(Stamp.id == stamp_id)
+@cache
+def _scan_statements() -> tuple[Any, Any, Any]:
+    """Built once (Core, no ORM objects): the counter update, the scan row, the network count."""
+    stamp, scan = Stamp.__table__, Scan.__table__
+    now = bindparam("now", type_=Stamp.__table__.c.last_scanned_at.type)
+    count = (
+        update(stamp)
+        .where(stamp.c.id == bindparam("stamp"))
         .values(
-            scan_count=Stamp.scan_count + 1,
-            first_scanned_at=func.coalesce(Stamp.first_scanned_at, now),
+            scan_count=stamp.c.scan_count + 1,
+            first_scanned_at=func.coalesce(stamp.c.first_scanned_at, now),
             last_scanned_at=now,
         )
-        .returning(Stamp.scan_count, Stamp.first_scanned_at, Stamp.last_scanned_at)
-        .execution_options(synchronize_session=False)
-    ).one()
-    db.session.execute(
-        insert(Scan).values(
-            stamp_id=stamp_id, scanned_at=now, network=network[:48], client=client[:32], via=via
-        )
+        .returning(stamp.c.scan_count, stamp.c.first_scanned_at, stamp.c.last_scanned_at)
     )
-    return ScanTally(count=row[0], first_at=row[1], last_at=row[2])
+    row = insert(scan).values(
+        stamp_id=bindparam("stamp"),
+        scanned_at=now,
+        network=bindparam("network"),
+        client=bindparam("client"),
+        via=bindparam("via"),
+    )
+    networks = select(func.count(func.distinct(scan.c.network))).where(
+        scan.c.stamp_id == bindparam("stamp"), scan.c.network != ""
+    )
+    return count, row, networks
+
+
+def record_scan(stamp_id: int, network: str, client: str, via: str = "code") -> ScanTally:
+    """Count a scan atomically in SQL (no lost update under concurrent scans) and log it:
+    one UPDATE … RETURNING and one INSERT."""
+    count, _row, _networks = _scan_statements()
+    now = utcnow()
+    counted = db.session.execute(count, {"stamp": stamp_id, "now": now}).one()
+    log_scan(stamp_id, now, network, client, via)
+    return ScanTally(count=counted[0], first_at=counted[1], last_at=counted[2])
+
+
+def log_scan(stamp_id: int, now: datetime, network: str, client: str, via: str = "code") -> None:
+    """The scan's row (its counter was raised by the caller in the same transaction)."""
+    db.session.connection().execute(
+        _scan_statements()[1],
+        {
+            "stamp": stamp_id,
+            "now": now,
+            "network": network[:48],
+            "client": client[:32],
+            "via": via,
+        },
+    )
 
 
 def tally(stamp: Stamp) -> ScanTally:
@@ -169,11 +206,7 @@ def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> Scan
         and counted.last_at - counted.first_at >= COPY_SPAN
     )
     if not warn and spread:
-        networks = db.session.scalar(
-            select(func.count(func.distinct(Scan.network))).where(
-                Scan.stamp_id == stamp_id, Scan.network != ""
-            )
-        )
+        networks = db.session.scalar(_scan_statements()[2], {"stamp": stamp_id})
         warn = (networks or 0) >= COPY_NETWORKS
     return ScanTally(counted.count, counted.first_at, counted.last_at, warn)
 
@@ -185,6 +218,7 @@ class PinVerdict(enum.StrEnum):
     FIRST = "first"  # genuine: verified for the first time now
     ALREADY = "already"  # verified before, at `verified_at`
     INACTIVE = "inactive"  # right PIN, but the stamp is not (or no longer) valid
+    RECALLED = "recalled"  # right PIN on a genuine stamp, but its lot is recalled: do not use
     WRONG = "wrong"  # wrong PIN, no PIN on this stamp, or no such stamp: the same answer
 
 
@@ -194,15 +228,18 @@ class PinResult:
     verified_at: datetime | None = None
 
 
-def check_pin(stamp: Stamp | None, pin: str | None) -> PinResult:
-    """Verify a scratch-off PIN. Only an active stamp is ever confirmed; the first right
-    answer is recorded with one conditional UPDATE, so two people checking at the same moment
-    cannot both be told 'first verification'."""
+def check_pin(stamp: Stamp | None, pin: str | None, *, recalled: bool = False) -> PinResult:
+    """Verify a scratch-off PIN. Only an active stamp of a lot not recalled is ever confirmed
+    (a recalled lot's PIN answers that the lot is recalled, and is not marked verified); the
+    first right answer is recorded with one conditional UPDATE, so two people checking at the
+    same moment cannot both be told 'first verification'."""
     pin = "".join((pin or "").split())[:32]
     if stamp is None or not pin_matches(stamp, pin):
         return PinResult(PinVerdict.WRONG)
     if stamp.state != StampState.ACTIVE:
         return PinResult(PinVerdict.INACTIVE)
+    if recalled:
+        return PinResult(PinVerdict.RECALLED)
     now = utcnow()
     result = db.session.execute(
         update(Stamp)
