@@ -11,10 +11,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from cooperatives.models import OcopCertificate, Producer, Product, ProductImage, ProductStatus
+from cooperatives.models import (
+    OcopCertificate,
+    Producer,
+    Product,
+    ProductImage,
+    ProductStatus,
+    Variant,
+)
 from cooperatives.ocop import valid_certificates
 from cooperatives.producers import clean_text
 from core.db import db
@@ -22,6 +29,7 @@ from core.i18n import local_today
 from core.text import fold
 
 PAGE_SIZE = 24
+PRODUCER_PAGE_SIZE = 12  # a producer's page is read on a phone: its story, then a dozen cards
 SLUG_MAX = 120
 SEARCH_WORDS = 6
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -32,7 +40,7 @@ class Page:
     """One page of results without a COUNT over the whole catalog (one row more tells if a next
     page exists). Same attribute names as Flask-SQLAlchemy's Pagination for the templates."""
 
-    items: list[Product]
+    items: list[Any]  # rows of _card_query: (Product, image_id, price_from)
     page: int
     has_next: bool
 
@@ -50,9 +58,19 @@ class Page:
 
 
 @dataclass(frozen=True)
+class CardImage:
+    """The first photo of a product card (what `catalog_image` needs, no ORM object)."""
+
+    key: str
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass(frozen=True)
 class ProductCard:
     product: Product
-    image: ProductImage | None
+    image: CardImage | None
     price_from: int | None
     certificate: OcopCertificate | None
 
@@ -73,22 +91,55 @@ def price_from(product: Product) -> int | None:
     return min(prices) if prices else None
 
 
-def cards(products: list[Product]) -> list[ProductCard]:
-    certificates = current_certificates([p.id for p in products])
+def cards(rows: list[Any]) -> list[ProductCard]:
+    """Cards from `_card_query` rows (product, first photo id, lowest active price): two more
+    queries whatever the number of cards (their photos, their certificates)."""
+    image_ids = [row.image_id for row in rows if row.image_id is not None]
+    images: dict[int, CardImage] = {}
+    if image_ids:
+        found = db.session.execute(
+            select(
+                ProductImage.id,
+                ProductImage.key,
+                ProductImage.width,
+                ProductImage.height,
+                ProductImage.alt,
+            ).where(ProductImage.id.in_(image_ids))
+        )
+        images = {r.id: CardImage(r.key, r.width, r.height, r.alt) for r in found}
+    certificates = current_certificates([row.Product.id for row in rows])
     return [
         ProductCard(
-            product=p,
-            image=p.images[0] if p.images else None,
-            price_from=price_from(p),
-            certificate=certificates.get(p.id),
+            product=row.Product,
+            image=images.get(row.image_id) if row.image_id is not None else None,
+            price_from=row.price_from,
+            certificate=certificates.get(row.Product.id),
         )
-        for p in products
+        for row in rows
     ]
 
 
 def _card_query():
+    """Published products with what a card shows: names, the producer, the first photo's id and
+    the lowest active price (sub-queries: no photo or variant objects loaded)."""
+    first_image = (
+        select(ProductImage.id)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+        .label("image_id")
+    )
+    lowest_price = (
+        select(func.min(Variant.price_vnd))
+        .where(Variant.product_id == Product.id, Variant.active.is_(True))
+        .correlate(Product)
+        .scalar_subquery()
+        .label("price_from")
+    )
     return (
-        select(Product)
+        select(Product, first_image, lowest_price)
         .where(Product.status == ProductStatus.PUBLISHED)
         .options(
             # a card shows names, a photo, prices and the producer: leave the long texts behind
@@ -103,18 +154,14 @@ def _card_query():
             joinedload(Product.producer).load_only(
                 Producer.id, Producer.slug, Producer.name, Producer.province_code
             ),
-            selectinload(Product.images),
-            selectinload(Product.variants),
         )
         .order_by(Product.id.desc())
     )
 
 
-def _page(query, page: int) -> Page:
-    rows = list(
-        db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).unique()
-    )
-    return Page(items=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE)
+def _page(query, page: int, size: int = PAGE_SIZE) -> Page:
+    rows = list(db.session.execute(query.limit(size + 1).offset((page - 1) * size)))
+    return Page(items=rows[:size], page=page, has_next=len(rows) > size)
 
 
 def search_words(q: str | None) -> list[str]:
@@ -140,7 +187,8 @@ def producer_by_slug(slug: str) -> Producer | None:
 
 
 def producer_products(producer_id: int, page: int) -> Page:
-    return _page(_card_query().where(Product.producer_id == producer_id), page)
+    query = _card_query().where(Product.producer_id == producer_id)
+    return _page(query, page, PRODUCER_PAGE_SIZE)
 
 
 def product_by_slug(slug: str) -> Product | None:
