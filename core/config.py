@@ -70,7 +70,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "TESTING": app_env == "testing",
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server connection may drop between requests; a SQLite file cannot.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
