@@ -46,9 +46,18 @@ def set_language(code: str):
     target = request.form.get("next") or request.referrer or "/"
     if not _is_local(target):
         target = "/"
+    target = _without_lang(target)  # a ?lang= left in the address would undo the choice
     response = redirect(target, code=303)
     response.set_cookie("lang", code, max_age=31536000, samesite="Lax", httponly=True)
     return response
+
+
+def _without_lang(target: str) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    return urlunsplit(("", "", parts.path or "/", urlencode(query), ""))
 
 
 def _is_local(target: str) -> bool:
