@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations
 
 from core.money import format_vnd
 
@@ -57,11 +58,27 @@ def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
 
 
+def _request_translations() -> Any:
+    """Flask-Babel's translations, looked up once per request instead of once per string."""
+    translations = g.get("_translations")
+    if translations is None:
+        translations = g._translations = get_translations()
+    return translations
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
         default_translation_directories=str(app.root_path.rstrip("/") + "/../translations"),
+    )
+    # Same callables as Flask-Babel installs, without its per-string locale look-up.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = local_date
