@@ -33,10 +33,18 @@ OCOP_CATEGORIES: tuple[tuple[str, str | None, str, str], ...] = (
     ("5", None, "Sinh vật cảnh", "Ornamental plants and animals"),
     ("5.1", "5", "Hoa, cây cảnh", "Flowers and ornamental plants"),
     ("5.2", "5", "Động vật cảnh", "Ornamental animals"),
-    ("6", None, "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch",
-     "Community tourism, eco-tourism services and sites"),
-    ("6.1", "6", "Dịch vụ du lịch cộng đồng, sinh thái và điểm du lịch",
-     "Community and eco-tourism services and sites"),
+    (
+        "6",
+        None,
+        "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch",
+        "Community tourism, eco-tourism services and sites",
+    ),
+    (
+        "6.1",
+        "6",
+        "Dịch vụ du lịch cộng đồng, sinh thái và điểm du lịch",
+        "Community and eco-tourism services and sites",
+    ),
 )
 
 
@@ -49,14 +57,20 @@ def load_ocop_categories() -> int:
         if row is None:
             db.session.add(
                 OcopCategory(
-                    code=code, parent_code=parent, name_vi=name_vi, name_en=name_en,
+                    code=code,
+                    parent_code=parent,
+                    name_vi=name_vi,
+                    name_en=name_en,
                     position=position,
                 )
             )
             added += 1
         else:
             row.name_vi, row.name_en, row.parent_code, row.position = (
-                name_vi, name_en, parent, position
+                name_vi,
+                name_en,
+                parent,
+                position,
             )
     db.session.flush()
     return added
