@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
-from cooperatives import history, memberships, producers, products
+from cooperatives import history, memberships, ocop, producers, products
 from cooperatives.access import MANAGERS, Acting, producers_of
 from cooperatives.access import current_acting as _acting
 from cooperatives.forms import (
@@ -141,7 +141,14 @@ def producer(producer_id: int):
     acting = _acting(producer_id)
     items = products.list_products(producer_id)
     counts = {s: sum(1 for p in items if p.status == s) for s in ProductStatus}
-    return _render("cooperatives/producer.html", acting, counts=counts, recent=items[:5])
+    expiring_count = len(ocop.expiring(producer_id=producer_id))
+    return _render(
+        "cooperatives/producer.html",
+        acting,
+        counts=counts,
+        recent=items[:5],
+        expiring_count=expiring_count,
+    )
 
 
 @bp.route("/<int:producer_id>/profile", methods=["GET", "POST"])
