@@ -10,6 +10,7 @@ Browsers get HTML (phone-first, no JavaScript); `Accept: application/ld+json` or
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from limits import parse as parse_limit
 from markupsafe import Markup, escape
 
@@ -368,8 +370,8 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
     )
 
 
-def _lot_fragment(facts: scan_cache.StampFacts, today) -> scan_cache.LotFragment:
-    key = (facts.batch_id, i18n.current_locale())
+def _lot_fragment(facts: scan_cache.StampFacts, today, locale: str) -> scan_cache.LotFragment:
+    key = (facts.batch_id, locale)
     return scan_cache.fragments().get_or_build(
         key, facts.version(today), lambda: _build_fragment(facts)
     )
@@ -384,6 +386,7 @@ def _html_stamp_response(
     pin_result: scans.PinResult | None = None,
     status: int | None = None,
 ) -> Response:
+    locale = i18n.current_locale()  # once: Flask-Babel's look-up is not free
     page = StampPage(verdict=scans.Verdict.UNKNOWN, stamp=facts)
     if facts is not None:
         page.verdict = scans.verdict_from(facts.state, facts.batch_status)
@@ -397,15 +400,8 @@ def _html_stamp_response(
             page.link = f"{_base()}/s/{facts.code}"
     db.session.commit()  # the scan is recorded before anything slow happens
     if page.verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED):
-        page.lot = _lot_fragment(facts, today)
-    body = current_app.jinja_env.get_template("traceability/scan/_stamp_body.html").render(
-        view=page,
-        verdicts=scans.Verdict,
-        pin_verdicts=scans.PinVerdict,
-        form=pin_form or PinForm(),
-        pin_result=pin_result,
-        grouped=grouped_code(facts.code) if facts else "",
-    )
+        page.lot = _lot_fragment(facts, today, locale)
+    body = _body(page, facts, locale, pin_form=pin_form, pin_result=pin_result)
     head = Markup("")
     if page.link:
         head += Markup('  <link rel="canonical" href="{}">\n').format(page.link)
@@ -416,13 +412,130 @@ def _html_stamp_response(
     parts = PageParts(
         title=str(_TITLES[page.verdict]),
         head=head,
-        lang=lang_link(request.path),
+        lang=lang_link(request.path, locale),
         content=Markup(body),  # noqa: S704 - autoescaped template output
     )
-    response = Response(_render_stamp_page(parts), status=404 if facts is None else (status or 200))
+    status = 404 if facts is None else (status or 200)
+    response = Response(_render_stamp_page(parts, locale=locale), status=status)
     response.headers["Vary"] = "Accept"
     response.headers["Cache-Control"] = NO_STORE
     return response
+
+
+BODY_TEMPLATE = "traceability/scan/_stamp_body.html"
+_HOLE = re.compile("\x00([a-z_]+)\x00")
+
+
+def _hole(name: str) -> str:
+    return f"\x00{name}\x00"
+
+
+@dataclass(frozen=True)
+class _Holes:
+    """Stand-ins for the facts and the lot part when a body is rendered with place-holders."""
+
+    serial: str = _hole("serial")
+    producer_name: str = _hole("producer")
+    lot_code: str = _hole("lot_code")
+    recall_html: Markup = Markup("\x00recall_html\x00")
+    lot_html: Markup = Markup("\x00lot_html\x00")
+
+
+def _body_values(
+    page: StampPage, facts: scan_cache.StampFacts | None, locale: str
+) -> dict[str, Any]:
+    """The values the body shows, computed here (the template only places them)."""
+    tally = page.tally
+    pin_form = facts is not None and facts.has_pin and page.verdict == scans.Verdict.GENUINE
+    values: dict[str, Any] = {
+        "num": tally.count if tally else 0,
+        "when": i18n.local_datetime(tally.first_at) if tally and tally.first_at else "",
+        "grouped": grouped_code(facts.code) if facts else "",
+        "pin_action": "",
+        "csrf": "",
+    }
+    if pin_form:
+        action = url_for("scan.pin", code=facts.code)
+        values["pin_action"] = action + ("?lang=en" if locale == "en" else "")
+        values["csrf"] = generate_csrf()
+    if facts is not None:
+        values["serial"] = facts.serial
+    if page.lot is not None:
+        values["producer"] = page.lot.producer_name
+        values["lot_code"] = page.lot.lot_code
+        values["recall_html"] = page.lot.recall_html
+        values["lot_html"] = page.lot.lot_html
+    return values
+
+
+def _render_body(page: StampPage, values: dict[str, Any], **extra: Any) -> str:
+    return current_app.jinja_env.get_template(BODY_TEMPLATE).render(
+        view=page,
+        verdicts=scans.Verdict,
+        pin_verdicts=scans.PinVerdict,
+        num=values["num"],
+        when=values["when"],
+        grouped=values["grouped"],
+        pin_action=values["pin_action"],
+        csrf=values["csrf"],
+        **extra,
+    )
+
+
+def _plural_key(count: int) -> tuple[int, bool]:
+    """What ngettext's choice depends on: the catalog's plural form and n == 1 (the rule of
+    the fallback when a message is missing from the catalog)."""
+    plural = getattr(i18n._request_translations(), "plural", None)
+    return (plural(count) if plural is not None else int(count != 1), count == 1)
+
+
+def _body_pieces(page: StampPage, values: dict[str, Any]) -> tuple[str, ...]:
+    """The body rendered once with a place-holder for every value, split around them:
+    literal, name, literal, name, …, literal."""
+    holes = _Holes()
+    template_page = StampPage(
+        verdict=page.verdict,
+        stamp=holes if page.stamp is not None else None,  # type: ignore[arg-type]
+        tally=page.tally,
+        lot=holes if page.lot is not None else None,  # type: ignore[arg-type]
+        link=page.link,
+    )
+    # an empty value stays empty: the template may test it (the PIN form, the first scan)
+    shown = {name: _hole(name) if value else value for name, value in values.items()}
+    html = _render_body(template_page, shown, form=PinForm(formdata=None), pin_result=None)
+    return tuple(_HOLE.split(html))
+
+
+def _body(
+    page: StampPage,
+    facts: scan_cache.StampFacts | None,
+    locale: str,
+    *,
+    pin_form: PinForm | None,
+    pin_result: scans.PinResult | None,
+) -> str:
+    """The request's part of the page. A plain scan fills the escaped values into pieces cut
+    once per kind of page (verdict, warnings, counts' wording, PIN form, locale); a page with
+    a PIN posted is rendered in full."""
+    values = _body_values(page, facts, locale)
+    if pin_form is not None or pin_result is not None or current_app.jinja_env.auto_reload:
+        return _render_body(page, values, form=pin_form or PinForm(), pin_result=pin_result)
+    tally = page.tally
+    key = (
+        "body",
+        locale,
+        page.verdict,
+        page.stamp is not None,
+        page.lot is not None,
+        tuple(bool(value) for value in values.values()),
+        tally.copy_warning if tally else False,
+        _plural_key(tally.count) if tally else None,
+    )
+    pieces = scan_cache.fragments().get_or_build(key, "", lambda: _body_pieces(page, values))
+    out = list(pieces)
+    for index in range(1, len(out), 2):
+        out[index] = str(escape(values[out[index]]))
+    return "".join(out)
 
 
 _TITLES = {
@@ -434,9 +547,9 @@ _TITLES = {
 }
 
 
-def lang_link(path: str) -> Markup:
+def lang_link(path: str, locale: str | None = None) -> Markup:
     """The one language switch of scan and lot pages: a plain link (?lang=), no form."""
-    if i18n.current_locale() == "vi":
+    if (locale or i18n.current_locale()) == "vi":
         return Markup(
             '<a class="scan-lang" href="{}?lang=en" hreflang="en" lang="en" rel="alternate">'
             "English</a>"
@@ -472,14 +585,14 @@ def _chrome_allowed() -> bool:
         return False
     if any(name != "lang" for name in request.cookies):
         return False
+    if getattr(current_app.login_manager, "_request_callback", None) is None:
+        return True  # no session cookie, no remember cookie, no request loader: anonymous
     return not current_user.is_authenticated
 
 
-def _chrome() -> tuple[str, ...] | None:
+def _chrome(locale: str) -> tuple[str, ...] | None:
     """base.html rendered once per locale around place-holders, cut into its pieces."""
-    return scan_cache.fragments().get_or_build(
-        ("chrome", i18n.current_locale()), "", lambda: _cut_chrome()
-    )
+    return scan_cache.fragments().get_or_build(("chrome", locale), "", lambda: _cut_chrome())
 
 
 def _cut_chrome() -> tuple[str, ...] | None:
@@ -494,10 +607,12 @@ def _cut_chrome() -> tuple[str, ...] | None:
     return tuple(pieces)
 
 
-def _render_stamp_page(parts: PageParts, *, chrome: bool | None = None) -> str:
+def _render_stamp_page(
+    parts: PageParts, *, chrome: bool | None = None, locale: str | None = None
+) -> str:
     if chrome is None:
         chrome = _chrome_allowed()
-    pieces = _chrome() if chrome else None
+    pieces = _chrome(locale or i18n.current_locale()) if chrome else None
     if pieces is None:
         return render_template("traceability/scan/stamp.html", parts=parts)
     return "".join(
@@ -547,11 +662,14 @@ def _respond(
             and _count_allowed()
         )
         if count:  # one UPDATE … RETURNING counts the scan and reads the page's facts
-            now = utcnow()
-            facts = scan_cache.count_scan(today=today, now=now, **key)
-            if facts is not None:
-                network = scans.coarse_network(request.remote_addr)
-                scans.log_scan(facts.id, now, network, client, via)
+            facts = scan_cache.count_scan(
+                today=today,
+                now=utcnow(),
+                network=scans.coarse_network(request.remote_addr),
+                client=client,
+                via=via,
+                **key,
+            )
         else:
             facts = scan_cache.stamp_facts(today=today, **key)
     return _html_stamp_response(

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from functools import cache
 from threading import Lock
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from flask import Flask, current_app
 from markupsafe import Markup
@@ -25,6 +26,7 @@ from sqlalchemy import Date, bindparam, case, func, or_, select, update
 
 from cooperatives.models import CertificateStatus, OcopCertificate, Producer, Product
 from core.db import db
+from traceability import scans
 from traceability.models import Batch, BatchImage, BatchInput, Stamp, StampRun
 
 MAX_ENTRIES = 2048  # lots × locales kept per process; a fragment is 3–6 KB
@@ -149,26 +151,132 @@ def _key(code: str | None, stamp_id: int | None) -> tuple[str, Any]:
     return ("code", code) if code is not None else ("id", stamp_id)
 
 
+class RawStatement:
+    """A Core statement compiled once for a dialect and run on the DBAPI cursor of the
+    session's connection (same transaction; parameters bound by the driver, converted by the
+    statement's own bind and result processors). Compiling and caching a statement with
+    twenty sub-queries costs more per request than running it."""
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.processors = dict(compiled._bind_processors)
+        constants = compiled.construct_params(_check=False)
+        self.constants = {
+            name: self.processors[name](value) if name in self.processors else value
+            for name, value in constants.items()
+            if value is not None
+        }
+        self.results = tuple(
+            column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns
+        )
+
+    def execute(self, cursor: Any, values: dict[str, Any]) -> Any:
+        params = dict(self.constants)
+        processors = self.processors
+        for name, value in values.items():
+            processor = processors.get(name)
+            params[name] = processor(value) if processor is not None else value
+        if self.names is not None:
+            cursor.execute(self.sql, tuple([params[name] for name in self.names]))
+        else:
+            cursor.execute(self.sql, params)
+
+    def row(self, cursor: Any) -> tuple[Any, ...] | None:
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return tuple(
+            value if process is None else process(value)
+            for process, value in zip(self.results, row, strict=True)
+        )
+
+
+_RAW: WeakKeyDictionary[Any, dict[str, RawStatement]] = WeakKeyDictionary()
+_RAW_LOCK = Lock()
+
+
+class _Cursor(NamedTuple):
+    dialect: Any
+    cursor: Any
+
+
+def _cursor() -> _Cursor:
+    """A DBAPI cursor of the session's connection (its transaction begun if need be)."""
+    connection = db.session.connection()
+    return _Cursor(connection.dialect, connection.connection.cursor())
+
+
+def _raw(dialect: Any, name: str, build: Callable[[], Any]) -> RawStatement:
+    """The statement compiled once for this dialect."""
+    statements = _RAW.get(dialect)
+    statement = statements.get(name) if statements is not None else None
+    if statement is None:
+        statement = RawStatement(build(), dialect)
+        with _RAW_LOCK:
+            _RAW.setdefault(dialect, {})[name] = statement
+    return statement
+
+
 def stamp_facts(
     *, today: date, code: str | None = None, stamp_id: int | None = None
 ) -> StampFacts | None:
     """The stamp with this (normalised) code or id, or None. One SELECT."""
+    dialect, cursor = _cursor()
+    try:
+        return _read_facts(dialect, cursor, today, code, stamp_id)
+    finally:
+        cursor.close()
+
+
+def _read_facts(
+    dialect: Any, cursor: Any, today: date, code: str | None, stamp_id: int | None
+) -> StampFacts | None:
     by, key = _key(code, stamp_id)
-    connection = db.session.connection()
-    return _facts(connection.execute(_facts_statement(by), {"key": key, "today": today}).first())
+    statement = _raw(dialect, "facts-" + by, lambda: _facts_statement(by))
+    statement.execute(cursor, {"key": key, "today": today})
+    return _facts(statement.row(cursor))
 
 
 def count_scan(
-    *, today: date, now: datetime, code: str | None = None, stamp_id: int | None = None
+    *,
+    today: date,
+    now: datetime,
+    network: str,
+    client: str,
+    via: str,
+    code: str | None = None,
+    stamp_id: int | None = None,
 ) -> StampFacts | None:
-    """Read the stamp's facts, then count one scan with one UPDATE … RETURNING (atomic in
-    SQL: no lost update under concurrent scans); the facts carry the counts after it. None for
-    an unknown stamp. The caller adds the scan row and commits."""
-    facts = stamp_facts(today=today, code=code, stamp_id=stamp_id)
-    if facts is None:
-        return None
-    counted = db.session.connection().execute(_count_statement(), {"stamp": facts.id, "now": now})
-    count, first, last = counted.one()
+    """Read the stamp's facts, count one scan with one UPDATE … RETURNING (atomic in SQL: no
+    lost update under concurrent scans) and add its row (the same INSERT as
+    `scans.log_scan`): three statements on one cursor, in the session's transaction; the
+    caller commits. The facts carry the counts after the scan. None for an unknown stamp."""
+    dialect, cursor = _cursor()
+    try:
+        facts = _read_facts(dialect, cursor, today, code, stamp_id)
+        if facts is None:
+            return None
+        statement = _raw(dialect, "count", _count_statement)
+        statement.execute(cursor, {"stamp": facts.id, "now": now})
+        row = statement.row(cursor)
+        cursor.fetchall()  # drain: the UPDATE completes before the next statement runs
+        assert row is not None  # read in this transaction; stamps are never deleted
+        statement = _raw(dialect, "scan-row", lambda: scans._scan_statements()[1])
+        statement.execute(
+            cursor,
+            {
+                "stamp": facts.id,
+                "now": now,
+                "network": network[:48],
+                "client": client[:32],
+                "via": via,
+            },
+        )
+    finally:
+        cursor.close()
+    count, first, last = row
     return facts._replace(scan_count=count, first_scanned_at=first, last_scanned_at=last)
 
 
