@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from cooperatives.models import Producer
 from core.db import db
@@ -130,3 +130,36 @@ def test_a_recall_shows_on_the_very_next_fast_scan(app, client):
     html = _page(app, f"/s/{farm.codes[1]}", full=False)
     assert "Tem thật, nhưng lô hàng này đã bị thu hồi" in html
     assert "Tem chính hãng, đã kích hoạt" not in html
+
+
+def test_a_scan_is_three_statements_and_one_commit(app, client):
+    """What SQLite itself runs for a scan of a cached lot (engine events do not see the raw
+    cursor, so this listens to the driver): the counter and the scan row in one transaction
+    (the driver begins it at the UPDATE, as it did under SQLAlchemy Core), one commit."""
+    farm = _farm(app)
+    client.get(f"/s/{farm.codes[1]}", headers=PHONE)  # the lot's part is cached
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("listens to SQLite's own trace")
+    seen: list[str] = []
+
+    def trace(dbapi_connection, record):
+        dbapi_connection.set_trace_callback(seen.append)
+
+    engine.dispose()  # new connections, each traced
+    event.listen(engine, "connect", trace)
+    try:
+        response = client.get(f"/s/{farm.codes[2]}", headers=PHONE)
+    finally:
+        event.remove(engine, "connect", trace)
+        engine.dispose()
+    assert response.status_code == 200
+    run = [" ".join(s.split()[:3]).upper() for s in seen if not s.startswith("PRAGMA")]
+    assert run == [
+        "SELECT STAMP.ID, STAMP.CODE,",
+        "BEGIN",
+        "UPDATE STAMP SET",
+        "INSERT INTO SCAN",
+        "COMMIT",
+    ], run
