@@ -58,7 +58,7 @@ def local_today() -> date:
     return datetime.now(LOCAL_TZ).date()
 
 
-def _request_translations() -> Any:
+def request_translations() -> Any:
     """Flask-Babel's translations, looked up once per request instead of once per string."""
     translations = g.get("_translations")
     if translations is None:
@@ -74,11 +74,11 @@ def init_app(app: Flask) -> None:
     )
     # Same callables as Flask-Babel installs, without its per-string locale look-up.
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _request_translations().ugettext(s),
-        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _request_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = local_date

@@ -485,7 +485,7 @@ def _render_body(page: StampPage, values: dict[str, Any], **extra: Any) -> str:
 def _plural_key(count: int) -> tuple[int, bool]:
     """What ngettext's choice depends on: the catalog's plural form and n == 1 (the rule of
     the fallback when a message is missing from the catalog)."""
-    plural = getattr(i18n._request_translations(), "plural", None)
+    plural = getattr(i18n.request_translations(), "plural", None)
     return (plural(count) if plural is not None else int(count != 1), count == 1)
 
 

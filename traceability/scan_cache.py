@@ -263,7 +263,7 @@ def count_scan(
         row = statement.row(cursor)
         cursor.fetchall()  # drain: the UPDATE completes before the next statement runs
         assert row is not None  # read in this transaction; stamps are never deleted
-        statement = _raw(dialect, "scan-row", lambda: scans._scan_statements()[1])
+        statement = _raw(dialect, "scan-row", lambda: scans.scan_statements()[1])
         statement.execute(
             cursor,
             {

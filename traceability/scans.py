@@ -140,7 +140,7 @@ class ScanTally:
 
 
 @cache
-def _scan_statements() -> tuple[Any, Any, Any]:
+def scan_statements() -> tuple[Any, Any, Any]:
     """Built once (Core, no ORM objects): the counter update, the scan row, the network count."""
     stamp, scan = Stamp.__table__, Scan.__table__
     now = bindparam("now", type_=Stamp.__table__.c.last_scanned_at.type)
@@ -170,7 +170,7 @@ def _scan_statements() -> tuple[Any, Any, Any]:
 def record_scan(stamp_id: int, network: str, client: str, via: str = "code") -> ScanTally:
     """Count a scan atomically in SQL (no lost update under concurrent scans) and log it:
     one UPDATE … RETURNING and one INSERT."""
-    count, _row, _networks = _scan_statements()
+    count, _row, _networks = scan_statements()
     now = utcnow()
     counted = db.session.execute(count, {"stamp": stamp_id, "now": now}).one()
     log_scan(stamp_id, now, network, client, via)
@@ -180,7 +180,7 @@ def record_scan(stamp_id: int, network: str, client: str, via: str = "code") -> 
 def log_scan(stamp_id: int, now: datetime, network: str, client: str, via: str = "code") -> None:
     """The scan's row (its counter was raised by the caller in the same transaction)."""
     db.session.connection().execute(
-        _scan_statements()[1],
+        scan_statements()[1],
         {
             "stamp": stamp_id,
             "now": now,
@@ -206,7 +206,7 @@ def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> Scan
         and counted.last_at - counted.first_at >= COPY_SPAN
     )
     if not warn and spread:
-        networks = db.session.scalar(_scan_statements()[2], {"stamp": stamp_id})
+        networks = db.session.scalar(scan_statements()[2], {"stamp": stamp_id})
         warn = (networks or 0) >= COPY_NETWORKS
     return ScanTally(counted.count, counted.first_at, counted.last_at, warn)
 
