@@ -16,7 +16,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 
 from accounts import otp, services
 from accounts.forms import (
@@ -37,6 +36,7 @@ from accounts.passwords import check_strength
 from accounts.roles import council_seats
 from core.db import db
 from core.errors import DomainError, Invalid
+from core.forms import show_errors
 from core.phones import display_phone
 from core.places import province
 from core.security import limiter
@@ -67,17 +67,6 @@ def phone_filter(value: str | None) -> str:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _show_errors(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's field messages next to the fields (or above the form)."""
-    placed = False
-    for name, message in error.fields.items():
-        if name in form:
-            form[name].errors = [*form[name].errors, str(message)]
-            placed = True
-    if not placed:
-        form.form_errors.append(str(error.message))
 
 
 def _by_email() -> bool:
@@ -145,7 +134,7 @@ def login():
         user = services.authenticate(form.identifier.data, form.password.data)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_login(form, 422)
     services.signed_in(user)
     start_session(user, remember=bool(form.remember.data))
@@ -169,7 +158,7 @@ def login_code():
         services.request_code(identifier, otp.LOGIN)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_login(form, 422)
     db.session.commit()
     _start_pending(identifier, otp.LOGIN, next=safe_next(request_form.next.data) or "")
@@ -207,11 +196,11 @@ def login_verify():
         user = services.sign_in_with_code(identifier, form.code.data)
     except CodeRejected as error:
         db.session.commit()  # the counted attempt must stick
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_code(form, pending, 422)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_code(form, pending, 422)
     services.signed_in(user)
     start_session(user, remember=True)
@@ -253,7 +242,7 @@ def register():
         services.request_code(identifier, otp.REGISTER)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_register(form, 422)
     db.session.commit()
     _start_pending(identifier, otp.REGISTER, name=name, next=safe_next(form.next.data) or "")
@@ -277,11 +266,11 @@ def register_verify():
         user, created = services.register_with_code(identifier, pending["name"], form.code.data)
     except CodeRejected as error:
         db.session.commit()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_code(form, pending, 422)
     except DomainError as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_code(form, pending, 422)
     services.signed_in(user)
     start_session(user, remember=True)
@@ -317,7 +306,7 @@ def reset():
         services.request_code(identifier, otp.RESET)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_reset(form, 422)
     db.session.commit()
     _start_pending(identifier, otp.RESET)
@@ -348,11 +337,11 @@ def reset_verify():
         user = services.reset_with_code(identifier, form.code.data, form.password.data)
     except CodeRejected as error:
         db.session.commit()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_reset_verify(form, pending, 422)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(form, error)
+        show_errors(form, error)
         return _render_reset_verify(form, pending, 422)
     services.signed_in(user)
     start_session(user, remember=False)
@@ -405,7 +394,7 @@ def account_update():
         services.update_profile(current_user, profile.name.data, profile.locale.data)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(profile, error)
+        show_errors(profile, error)
         return _render_account(profile, password, 422)
     db.session.commit()
     session["lang"] = current_user.locale
@@ -426,7 +415,7 @@ def account_password():
         services.change_password(user, password.current_password.data, password.new_password.data)
     except Invalid as error:
         db.session.rollback()
-        _show_errors(password, error)
+        show_errors(password, error)
         return _render_account(profile, password, 422)
     login_user(user, remember=_remember_cookie_present())  # this device stays signed in
     db.session.commit()

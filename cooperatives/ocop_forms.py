@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cooperatives.models import RuleSet
@@ -201,17 +201,3 @@ class RevokeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only needs the CSRF token (withdraw a dossier)."""
-
-
-def field_names(form: FlaskForm) -> set[str]:
-    return {name for name, _field in form._fields.items()}
-
-
-def apply_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
-    """Show a service's field errors next to the fields; anything else goes on top."""
-    for name, message in errors.items():
-        field: Field | None = form._fields.get(name)
-        if field is None:
-            form.form_errors.append(str(message))
-        else:
-            field.errors = [*list(field.errors), str(message)]

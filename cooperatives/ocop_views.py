@@ -41,12 +41,12 @@ from cooperatives.ocop_forms import (
     EvaluationForm,
     RevokeForm,
     ScoreForm,
-    apply_errors,
     choices,
 )
 from core import places
 from core.db import db
 from core.errors import Conflict, Forbidden, Invalid
+from core.forms import show_errors
 from core.i18n import current_locale, local_today
 
 bp = Blueprint("ocop", __name__)
@@ -185,7 +185,7 @@ def new_certificate(producer_id: int):
             )
         except Invalid as error:
             db.session.rollback()
-            apply_errors(form, error.fields or {"": error.message})
+            show_errors(form, error)
         else:
             db.session.commit()
             if certificate.status == "valid":
@@ -231,7 +231,7 @@ def new_evaluation(producer_id: int):
             ocop.submit_for_evaluation(acting, form.product_id.data, form.note.data or "")
         except (Invalid, Conflict) as error:
             db.session.rollback()
-            apply_errors(form, error.fields or {"": error.message})
+            show_errors(form, error)
             status = error.status
         else:
             db.session.commit()
@@ -432,7 +432,7 @@ def council_score(evaluation_id: int):
             )
         except (Invalid, Conflict) as error:
             db.session.rollback()
-            apply_errors(form, error.fields or {"": error.message})
+            show_errors(form, error)
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(scope, evaluation, score_form=form, status=error.status)
         except Forbidden as error:
@@ -464,7 +464,7 @@ def council_decide(evaluation_id: int):
             )
         except Invalid as error:
             db.session.rollback()
-            apply_errors(form, error.fields or {"": error.message})
+            show_errors(form, error)
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(scope, evaluation, decision_form=form, status=422)
         except (Forbidden, Conflict) as error:
@@ -579,7 +579,7 @@ def council_revoke(certificate_id: int):
             ocop.revoke_certificate(scope.user, certificate_id, form.reason.data)
         except (Invalid, Conflict) as error:
             db.session.rollback()
-            apply_errors(form, error.fields or {"": error.message})
+            show_errors(form, error)
             status = error.status
             certificate = ocop.certificate_for_council(scope.user, certificate_id)
         else:

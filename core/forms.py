@@ -26,14 +26,18 @@ class ServiceForm(FlaskForm):
         csrf = False
 
     def show_errors(self, error: DomainError) -> None:
-        """Each field's message next to its field; others, or the general message, on top."""
-        placed = False
-        for name, message in error.fields.items():
-            field = self._fields.get(name)
-            if field is None:
-                self.form_errors.append(str(message))
-            else:
-                field.errors = [*list(field.errors), str(message)]
-                placed = True
-        if not placed and not self.form_errors:
-            self.form_errors.append(str(error.message))
+        show_errors(self, error)
+
+
+def show_errors(form: FlaskForm, error: DomainError) -> None:
+    """A service's messages next to their fields; others, or the general message, on top."""
+    placed = False
+    for name, message in error.fields.items():
+        field = form._fields.get(name)
+        if field is None:
+            form.form_errors.append(str(message))
+        else:
+            field.errors = [*list(field.errors), str(message)]
+            placed = True
+    if not placed and not form.form_errors:
+        form.form_errors.append(str(error.message))
