@@ -385,6 +385,16 @@ def _span(serials: list[int]) -> str:
     return ", ".join(pieces[:5]) + (", …" if len(pieces) > 5 else "")
 
 
+def _missing_in_range(producer_id: int, a: int, b: int) -> str:
+    """'' when every serial a…b is one of the producer's stamps, else the missing ones."""
+    present = db.session.scalar(
+        select(func.count())
+        .select_from(Stamp)
+        .where(Stamp.producer_id == producer_id, Stamp.serial.between(a, b))
+    )
+    return "" if present == b - a + 1 else _missing(producer_id, a, b)
+
+
 def _missing(producer_id: int, a: int, b: int) -> str:
     present = db.session.scalars(
         select(Stamp.serial)
@@ -430,17 +440,13 @@ def activate_range(
             fields={"batch_id": _("Lô đã bị thu hồi")},
         )
     size = b - a + 1
-    present = db.session.scalar(
-        select(func.count())
-        .select_from(Stamp)
-        .where(Stamp.producer_id == producer_id, Stamp.serial.between(a, b))
-    )
-    if present != size:
+    missing = _missing_in_range(producer_id, a, b)
+    if missing:
         raise Conflict(
             _(
                 "Không kích hoạt: tem số %(serials)s không có trong các đợt in của cơ sở này. "
                 "Không có tem nào bị thay đổi.",
-                serials=_missing(producer_id, a, b),
+                serials=missing,
             )
         )
     for state, message in (
@@ -521,17 +527,13 @@ def void_range(
             fields={"reason": _("Ghi lý do hủy")},
         )
     size = b - a + 1
-    present = db.session.scalar(
-        select(func.count())
-        .select_from(Stamp)
-        .where(Stamp.producer_id == producer_id, Stamp.serial.between(a, b))
-    )
-    if present != size:
+    missing = _missing_in_range(producer_id, a, b)
+    if missing:
         raise Conflict(
             _(
                 "Không hủy: tem số %(serials)s không có trong các đợt in của cơ sở này. "
                 "Không có tem nào bị thay đổi.",
-                serials=_missing(producer_id, a, b),
+                serials=missing,
             )
         )
     already = _serials_in(producer_id, a, b, Stamp.state == StampState.VOID.value)
