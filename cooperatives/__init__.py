@@ -16,7 +16,10 @@ def helper_acting_for() -> str | None:
 
     name = None
     producer_id = (request.view_args or {}).get("producer_id")
-    if isinstance(producer_id, int) and current_user.is_authenticated:
+    acting = g.get("acting")
+    if acting is not None and acting.producer.id == producer_id:
+        name = acting.producer.name if acting.is_helper else None
+    elif isinstance(producer_id, int) and current_user.is_authenticated:
         membership = active_membership(current_user.id, producer_id)
         if membership is not None and membership.role == MemberRole.HELPER:
             producer = db.session.get(Producer, producer_id)

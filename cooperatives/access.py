@@ -74,6 +74,9 @@ def require_member(user: User | None, producer_id: int, roles: frozenset[str] = 
 
 def current_acting(producer_id: int, roles: frozenset[str] = EDITORS) -> Acting:
     """For views: the signed-in user acting for this producer (404 for outsiders)."""
+    from flask import g
     from flask_login import current_user
 
-    return require_member(current_user._get_current_object(), producer_id, roles)
+    acting = require_member(current_user._get_current_object(), producer_id, roles)
+    g.acting = acting  # the page's "acting for" banner reads it instead of asking again
+    return acting
