@@ -14,10 +14,11 @@ from flask import Flask
 import accounts
 import cooperatives
 import core
+import partners
 import shop
 import traceability
 
-DOMAINS = (accounts, cooperatives, traceability, shop)
+DOMAINS = (accounts, cooperatives, traceability, shop, partners)
 
 
 def _domain_hooks(module_name: str, function: str):

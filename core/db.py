@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,3 +91,50 @@ def alembic_compare_type(
     if isinstance(metadata_type, UTCDateTime):
         return not isinstance(inspected_type, DateTime)
     return None  # Alembic's default comparison
+
+
+# --- One unit of work per request, command or job ---------------------------------------------
+
+_AFTER_COMMIT = "choque_after_commit"
+_DEPTH = "choque_uow_depth"
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run `callback` once the current unit of work has committed; forgotten on rollback.
+
+    For side effects that must not happen for a transaction that never lands: deleting replaced
+    files, cache purges, outgoing webhooks, calls to payment providers.
+    """
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Any]:
+    """The one place that commits: commit once on success, roll back on any error.
+
+    Nested uses join the outermost one (only it commits). Works as a decorator too
+    (`@unit_of_work()` on a CLI command or job). Views wrap the service call:
+
+        try:
+            with unit_of_work():
+                product = create_product(...)
+        except Invalid as error:
+            ...re-render the form (nothing was written)
+    """
+    session = db.session
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
+    try:
+        yield session
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+            session.info.pop(_AFTER_COMMIT, None)
+        raise
+    finally:
+        session.info[_DEPTH] = depth
+    if depth == 0:
+        for callback in session.info.pop(_AFTER_COMMIT, []):
+            callback()
