@@ -1,5 +1,6 @@
-"""Printing stamps: 10,000 labels to an A4 PDF (5×13 sheets) with traceability.printing, against
-a plain loop of `qrcode.make()` over the same 10,000 URLs, each in a fresh process of its own.
+"""Printing stamps: 10,000 labels to an A4 PDF (5×13 sheets) with traceability.stamps.printing,
+against a plain loop of `qrcode.make()` over the same 10,000 URLs, each in a fresh
+process of its own.
 
 Baseline: `for url in urls: qrcode.make(url)` (the qrcode library, default settings) in the same
 run. Figures: wall time of the work (imports and app start excluded) and peak memory of the
@@ -52,7 +53,7 @@ def child(kind: str, urls_file: str, out_file: str) -> dict[str, Any]:
 
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{Path(out_file).with_suffix('.db')}")
     os.environ.setdefault("SECRET_KEY", "bench-printing-" + "x" * 40)
-    from traceability import printing
+    from traceability.stamps import printing
     from wsgi import create_app
 
     app = create_app()
@@ -104,8 +105,11 @@ def main() -> int:
     facts = machine()
     log(f"{NAME}: {facts['cores']} cores, Python {facts['python']}, commit {facts['commit']}")
     try:
-        from traceability import printing  # noqa: F401
-        from traceability.stamps import code_url, random_codes
+        from traceability.stamps import (
+            code_url,
+            printing,  # noqa: F401
+            random_codes,
+        )
     except ImportError as exc:
         log(f"  traceability printing is not there yet ({exc}); not measured")
         write_results(NAME, BASELINE, {"printing": f"not measured: {exc}"})

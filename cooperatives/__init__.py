@@ -29,7 +29,8 @@ def helper_acting_for() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    from cooperatives import cli, models, ocop_views, public_views, views  # noqa: F401
+    from cooperatives import cli, models, public_views, views  # noqa: F401
+    from cooperatives.ocop import views as ocop_views
 
     app.register_blueprint(public_views.bp)
     app.register_blueprint(views.bp)

@@ -181,7 +181,7 @@ def make_batch(
     **fields,
 ):
     """A lot of `product` through the real service (its first trace event included)."""
-    from traceability.batches import create_batch
+    from traceability.lots.batches import create_batch
 
     return create_batch(
         product.producer_id,

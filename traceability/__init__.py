@@ -1,4 +1,5 @@
-"""Batches (lots), trace events (EPCIS), stamps, scans, recalls, GS1 Digital Link resolver."""
+"""Lots (batches, trace events, EPCIS, recalls) in `lots/`; stamps, scans and the GS1 Digital
+Link resolver in `stamps/`; the tables of both in `models.py`."""
 
 from __future__ import annotations
 
@@ -6,15 +7,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from traceability import (  # noqa: F401  (models: tables for migrations)
-        api,
-        cli,
-        models,
-        public_views,
-        stamp_cli,
-        stamp_views,
-        views,
-    )
+    from traceability import models  # noqa: F401  (tables for migrations)
+    from traceability.lots import api, cli, views
+    from traceability.stamps import cli as stamp_cli
+    from traceability.stamps import public_views
+    from traceability.stamps import views as stamp_views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -23,7 +20,7 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
 
     from core.openapi import add_paths
-    from traceability.openapi import PATHS
+    from traceability.lots.openapi import PATHS
 
     add_paths(app, PATHS)
     stamp_cli.init_app(app)

@@ -20,10 +20,10 @@ from cooperatives.access import active_membership
 from cooperatives.models import Producer, Product
 from core.db import db
 from core.text import slugify
-from traceability.batches import create_batch
-from traceability.events import record_event, time_from_form
+from traceability.lots.batches import create_batch
+from traceability.lots.events import record_event, time_from_form
+from traceability.lots.recalls import recall_batch
 from traceability.models import Batch
-from traceability.recalls import recall_batch
 
 CAO_PHONG = "HTX Cam Cao Phong"
 HOUSEHOLD = "Hộ Nguyễn Văn A"
@@ -243,9 +243,9 @@ def seed_demo() -> str:
     db.session.flush()
     summary = f"{len(created)} lô mới ({', '.join(created) or 'đã có đủ'})"
     try:
-        stamp_demo = importlib.import_module("traceability.stamp_demo")
+        stamp_demo = importlib.import_module("traceability.stamps.demo")
     except ModuleNotFoundError as exc:
-        if exc.name != "traceability.stamp_demo":
+        if exc.name != "traceability.stamps.demo":
             raise
         return summary
     stamps = stamp_demo.seed_stamps()

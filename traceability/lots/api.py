@@ -1,0 +1,175 @@
+"""JSON API of lots: the batch, its EPCIS 2.0 document and its hash-chain check.
+
+Trace data is meant to be shared (Circular 02/2024): a lot of a product that is, or was, on
+sale (published or archived) is public; a lot of a draft product is visible only to members of
+its producer. Unknown and hidden lots alike answer 404 problem+json.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from cooperatives.access import active_membership
+from cooperatives.models import Product, ProductStatus
+from core.db import db
+from core.errors import NotFound
+from core.gs1 import digital_link
+from traceability.lots import batches, epcis, events
+from traceability.models import Batch
+
+bp = Blueprint("traceability_api", __name__)
+MAX_ID = 2**31 - 1  # larger ids cannot exist; the databases would refuse to compare them
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise NotFound()
+
+
+PUBLIC_STATUSES = (ProductStatus.PUBLISHED, ProductStatus.ARCHIVED)
+
+
+def _is_member(producer_id: int) -> bool:
+    user = current_user
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_platform_admin or active_membership(user.id, producer_id) is not None)
+
+
+def readable_batch(batch_id: int) -> tuple[Batch, bool]:
+    """The batch and whether the caller is a member of its producer; NotFound when hidden."""
+    row = db.session.execute(
+        select(Batch, Product.status)
+        .join(Product, Product.id == Batch.product_id)
+        .where(Batch.id == batch_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    batch, product_status = row
+    member = _is_member(batch.producer_id)
+    if product_status not in PUBLIC_STATUSES and not member:
+        raise NotFound()
+    return batch, member
+
+
+def _cache(response: Response, public: bool) -> Response:
+    # Recalls must show at once: shared caches may keep a public lot only briefly.
+    response.headers["Cache-Control"] = "public, max-age=60" if public else "private, no-store"
+    response.headers["Vary"] = "Cookie"
+    return response
+
+
+def _lot(ref: batches.LotRef) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": ref.id,
+        "lot_code": ref.lot_code,
+        "product": ref.product_name,
+        "produced_on": ref.produced_on.isoformat(),
+        "status": ref.status,
+    }
+    if ref.quantity is not None:
+        item["quantity"] = format(ref.quantity.normalize(), "f")
+        item["unit"] = ref.unit
+    return item
+
+
+def _event(entry: events.TimelineEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "label": entry.label,
+        "event_time": entry.local_time.isoformat(),
+        "time_known": entry.time_known,
+        "location": entry.location_text,
+        "location_ward_code": entry.location_ward_code,
+        "biz_step": entry.biz_step,
+        "disposition": entry.disposition,
+        "state": entry.state,
+        "corrects_event_id": entry.corrects_event_id,
+        "superseded_by_id": entry.superseded_by_id,
+        "details": {k: v for k, v in entry.details.items() if k != "time_known"},
+        "hash": entry.hash,
+    }
+
+
+@bp.get("/api/v1/batches/<int:batch_id>")
+def batch_json(batch_id: int):
+    batch, member = readable_batch(batch_id)
+    summary = batches.trace_summary(batch.id)
+    product, producer = summary.product, summary.producer
+    body: dict[str, Any] = {
+        "id": batch.id,
+        "lot_code": batch.lot_code,
+        "identifier": epcis.lot_uri(batch, product),
+        "product": {
+            "id": product.id,
+            "name": product.name_vi,
+            "gtin": product.gtin,
+            "digital_link": digital_link(epcis.base_url(), product.gtin, lot=batch.lot_code)
+            if product.gtin
+            else None,
+        },
+        "producer": {"id": producer.id, "name": producer.name, "slug": producer.slug},
+        "produced_on": batch.produced_on.isoformat(),
+        "best_before": batch.best_before.isoformat() if batch.best_before else None,
+        "expires_on": batch.expires_on.isoformat() if batch.expires_on else None,
+        "quantity": format(batch.quantity.normalize(), "f"),
+        "unit": batch.unit,
+        "origin": {
+            "text": summary.origin_text,
+            "ward_code": batch.origin_ward_code,
+            "province_code": batch.origin_province_code,
+            "latitude": str(batch.latitude) if batch.latitude is not None else None,
+            "longitude": str(batch.longitude) if batch.longitude is not None else None,
+        },
+        "standards": list(batch.standards or []),
+        "inputs_used": batch.inputs_used,
+        "status": batch.status,
+        "recall": {
+            "reason": batch.recall_reason,
+            "recalled_at": batch.recalled_at.isoformat() if batch.recalled_at else None,
+            "origin_batch_id": batch.recall_origin_id,
+        }
+        if summary.recalled
+        else None,
+        "parents": [_lot(ref) for ref in summary.parents],
+        "children": [_lot(ref) for ref in summary.children],
+        "events": [_event(entry) for entry in summary.events],
+        "chain_head": batch.chain_head,
+        "links": {
+            "epcis": url_for(".batch_epcis", batch_id=batch.id, _external=False),
+            "verify": url_for(".batch_verify", batch_id=batch.id, _external=False),
+        },
+    }
+    if member:
+        body["notes"] = batch.notes
+    return _cache(jsonify(body), public=not member)
+
+
+@bp.get("/api/v1/batches/<int:batch_id>/epcis")
+def batch_epcis(batch_id: int):
+    batch, member = readable_batch(batch_id)
+    document = epcis.epcis_document(batch.id)
+    response = Response(
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        mimetype=epcis.MEDIA_TYPE,
+    )
+    response.headers["Content-Disposition"] = f'inline; filename="epcis-lot-{batch.id}.jsonld"'
+    return _cache(response, public=not member)
+
+
+@bp.get("/api/v1/batches/<int:batch_id>/verify")
+def batch_verify(batch_id: int):
+    batch, member = readable_batch(batch_id)
+    report = events.verify_chain(batch.id)
+    response = jsonify(report.as_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,63 @@
+"""Stamps: runs and codes, printing, activation, scans, the scan page, the public views, the
+GS1 Digital Link resolver, forms and CLI.
+
+What other packages may call is re-exported here: `from traceability import stamps;
+stamps.create_run(…)`. Modules: `codes` (codes, PINs, URLs), `runs`, `activation`, `printing/`,
+`scans`, `scan_cache`, `scan_page`, `public_views`, `resolver`, `views`, `forms`, `cli`, `demo`.
+"""
+
+from traceability.stamps.activation import RangeResult, activate_range, void_range
+from traceability.stamps.codes import (
+    ALPHABET,
+    CHUNK,
+    CODE_LENGTH,
+    MAX_RANGE,
+    MAX_RUN,
+    PIN_DIGITS,
+    code_url,
+    grouped_code,
+    normalize_code,
+    pin_hash,
+    pin_key,
+    pin_matches,
+    random_codes,
+    stamp_dl_url,
+    stamp_pin,
+    stamp_url,
+)
+from traceability.stamps.runs import (
+    check_quantity,
+    create_run,
+    get_run,
+    get_stamp,
+    runs_of,
+    state_counts,
+)
+
+__all__ = [
+    "ALPHABET",
+    "CHUNK",
+    "CODE_LENGTH",
+    "MAX_RANGE",
+    "MAX_RUN",
+    "PIN_DIGITS",
+    "RangeResult",
+    "activate_range",
+    "check_quantity",
+    "code_url",
+    "create_run",
+    "get_run",
+    "get_stamp",
+    "grouped_code",
+    "normalize_code",
+    "pin_hash",
+    "pin_key",
+    "pin_matches",
+    "random_codes",
+    "runs_of",
+    "state_counts",
+    "stamp_dl_url",
+    "stamp_pin",
+    "stamp_url",
+    "void_range",
+]

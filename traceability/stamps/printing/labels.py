@@ -1,0 +1,95 @@
+"""A run's labels: their text, the serial range to print, and the sheets of a whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from cooperatives.ocop import valid_certificate
+from core.db import db
+from core.errors import Invalid
+from traceability.models import Stamp, StampRun, StampState
+from traceability.stamps.codes import pin_key, stamp_pin, stamp_url
+from traceability.stamps.printing.sheet import (
+    LabelText,
+    SheetLayout,
+    SheetResult,
+    StampLabel,
+    render_sheets,
+)
+
+# --------------------------------------------------------------------------------------------
+# A run
+# --------------------------------------------------------------------------------------------
+
+
+def label_text(run: StampRun) -> LabelText:
+    if run.product is None:
+        return LabelText(title=run.producer.name)
+    certificate = valid_certificate(run.product.id)
+    return LabelText(title=run.product.name_vi, stars=certificate.stars if certificate else None)
+
+
+def print_range(run: StampRun, first: Any = None, last: Any = None) -> tuple[int, int]:
+    """The serials to print: the whole run unless a part of it is asked for."""
+    try:
+        a = run.first_serial if first in (None, "") else int(first)
+        b = run.last_serial if last in (None, "") else int(last)
+    except (TypeError, ValueError):
+        raise Invalid(
+            _l("Số sê-ri phải là số nguyên."), fields={"first": str(_l("Nhập số"))}
+        ) from None
+    if not run.first_serial <= a <= b <= run.last_serial:
+        raise Invalid(
+            _l(
+                "Đợt in này gồm tem số %(first)s đến %(last)s.",
+                first=run.first_serial,
+                last=run.last_serial,
+            ),
+            fields={"first": str(_l("Ngoài đợt in"))},
+        )
+    return a, b
+
+
+def run_labels(run: StampRun, first: int, last: int) -> Iterator[StampLabel]:
+    """Labels of serials first..last in order, streamed from the database (void ones left
+    out: a voided stamp is never printed again). PINs are derived, never read."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    key = pin_key() if run.with_pin else b""
+    rows = db.session.execute(
+        select(Stamp.serial, Stamp.code)
+        .where(
+            Stamp.run_id == run.id,
+            Stamp.serial.between(first, last),
+            Stamp.state != StampState.VOID.value,
+        )
+        .order_by(Stamp.serial)
+        .execution_options(yield_per=2_000)
+    )
+    for serial, code in rows:
+        yield StampLabel(
+            serial=serial,
+            code=code,
+            url=stamp_url(run, serial, code, base),
+            pin=stamp_pin(run.id, serial, key) if run.with_pin else None,
+        )
+
+
+def print_run(
+    run: StampRun,
+    out: Any,
+    layout: SheetLayout,
+    *,
+    first: Any = None,
+    last: Any = None,
+    progress: Any = None,
+) -> SheetResult:
+    a, b = print_range(run, first, last)
+    title = f"Chợ Quê — tem {run.first_serial}–{run.last_serial} (#{run.id})"
+    return render_sheets(
+        run_labels(run, a, b), label_text(run), layout, out, title=title, progress=progress
+    )

@@ -1,0 +1,438 @@
+"""Manager pages for QR stamps under /manage/<producer>/stamps: order runs, print sheets,
+activate serial ranges for a lot, void damaged stamps.
+
+Each view: parse → authorise (require_member: another producer's ids answer 404) → call a
+service → audit → commit once → redirect or send; bad input re-renders the form with what was
+typed, status 422, nothing saved.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import func, select
+from wtforms import SelectChoice
+
+from accounts.audit import record
+from cooperatives.access import Acting
+from cooperatives.access import current_acting as _acting
+from cooperatives.models import MemberRole, Product, ProductStatus
+from core.db import db
+from core.errors import DomainError, Invalid, NotFound
+from core.forms import options
+from traceability import stamps
+from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
+from traceability.stamps import printing
+from traceability.stamps.forms import ActivateForm, PrintForm, RunForm, VoidForm
+
+bp = Blueprint("stamps", __name__)
+
+# Who may order, print (PINs!), activate and void: the manager, or a community helper the
+# producer invited (the audit log names the helper). Members see the runs.
+STAMP_ROLES = frozenset({MemberRole.MANAGER, MemberRole.HELPER})
+MAX_WEB_PRINT = 20_000  # labels per download; `flask stamps print` for more
+
+
+def _audit(
+    acting: Acting,
+    action: str,
+    subject_type: str,
+    subject_id: int | None,
+    summary: str,
+    **details: Any,
+) -> None:
+    record(
+        acting.user.id,
+        action,
+        producer_id=acting.producer.id,
+        actor_role=acting.role,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        summary=summary,
+        details=details,
+    )
+
+
+def _render(template: str, acting: Acting, status: int = 200, **context: Any):
+    return (
+        render_template(
+            template,
+            acting=acting,
+            producer=acting.producer,
+            can_change=acting.role in STAMP_ROLES,
+            **context,
+        ),
+        status,
+    )
+
+
+def _products(producer_id: int) -> list[Product]:
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.producer_id == producer_id, Product.status != ProductStatus.ARCHIVED)
+            .order_by(Product.name_vi)
+        )
+    )
+
+
+def _open_lots(producer_id: int) -> list[Batch]:
+    return list(
+        db.session.scalars(
+            select(Batch)
+            .where(Batch.producer_id == producer_id, Batch.status == BatchStatus.ACTIVE)
+            .order_by(Batch.produced_on.desc(), Batch.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def _lot_choices(producer_id: int, empty: str | None) -> list[SelectChoice]:
+    names = dict(
+        db.session.execute(
+            select(Product.id, Product.name_vi).where(Product.producer_id == producer_id)
+        ).all()
+    )
+    choices = [("", empty)] if empty else []
+    for lot in _open_lots(producer_id):
+        label = f"{lot.lot_code} · {names.get(lot.product_id, '')} · {lot.produced_on:%d/%m/%Y}"
+        choices.append((str(lot.id), label))
+    return options(choices)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return -1  # a value that exists nowhere: the service names the field
+
+
+# ------------------------------------------------------------------------------- runs
+
+
+@bp.get("/manage/<int:producer_id>/stamps")
+@login_required
+def runs(producer_id: int):
+    acting = _acting(producer_id)
+    items = stamps.runs_of(producer_id)
+    counts = stamps.state_counts([r.id for r in items])
+    totals = {state.value: sum(c[state.value] for c in counts.values()) for state in StampState}
+    return _render(
+        "traceability/stamps/list.html", acting, runs=items, counts=counts, totals=totals
+    )[0]
+
+
+@bp.route("/manage/<int:producer_id>/stamps/new", methods=["GET", "POST"])
+@login_required
+def run_new(producer_id: int):
+    acting = _acting(producer_id, STAMP_ROLES)
+    form = RunForm()
+    form.product_id.choices = options(
+        [("", _("— Không in tên sản phẩm —"))]
+        + [(str(p.id), p.name_vi) for p in _products(producer_id)]
+    )
+    form.batch_id.choices = _lot_choices(producer_id, _("— Chưa gắn lô (kích hoạt sau) —"))
+    if request.method == "GET":
+        form.with_pin.data = True
+        if request.args.get("batch_id", type=int):
+            form.batch_id.data = str(request.args.get("batch_id", type=int))
+        return _render("traceability/stamps/new.html", acting, form=form)[0]
+    try:
+        run = stamps.create_run(
+            producer_id,
+            form.quantity.data,
+            product_id=_int_or_none(form.product_id.data),
+            batch_id=_int_or_none(form.batch_id.data),
+            with_pin=bool(form.with_pin.data),
+            created_by_id=acting.user.id,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        form.show_errors(error)
+        return _render("traceability/stamps/new.html", acting, 422, form=form)
+    _audit(
+        acting,
+        "stamps.run.create",
+        "stamp_run",
+        run.id,
+        _(
+            "Đặt %(n)s tem, số %(first)s–%(last)s",
+            n=run.quantity,
+            first=run.first_serial,
+            last=run.last_serial,
+        ),
+        quantity=run.quantity,
+        with_pin=run.with_pin,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "Đã tạo %(n)s tem, số %(first)s–%(last)s. Hãy tải tệp PDF để in.",
+            n=run.quantity,
+            first=run.first_serial,
+            last=run.last_serial,
+        )
+    )
+    return redirect(url_for(".run_detail", producer_id=producer_id, run_id=run.id), code=303)
+
+
+def _run_page(
+    acting: Acting, run: StampRun, status: int = 200, print_form: PrintForm | None = None
+) -> Any:
+    counts = stamps.state_counts([run.id])[run.id]
+    lot = db.session.get(Batch, run.batch_id) if run.batch_id else None
+    if print_form is None:
+        print_form = PrintForm(formdata=None)
+        print_form.first.data, print_form.last.data = str(run.first_serial), str(run.last_serial)
+    activate_form = ActivateForm(formdata=None)
+    activate_form.first.data = str(run.first_serial)
+    activate_form.last.data = str(run.last_serial)
+    activate_form.batch_id.choices = _lot_choices(acting.producer.id, None)
+    if lot is not None:
+        activate_form.batch_id.data = str(lot.id)
+    sample = db.session.execute(
+        select(Stamp.serial, Stamp.code).where(Stamp.run_id == run.id).order_by(Stamp.serial)
+    ).first()
+    return _render(
+        "traceability/stamps/run.html",
+        acting,
+        status,
+        run=run,
+        lot=lot,
+        counts=counts,
+        print_form=print_form,
+        activate_form=activate_form,
+        void_form=VoidForm(formdata=None),
+        sample_url=stamps.stamp_url(run, sample[0], sample[1]) if sample else "",
+        max_web_print=MAX_WEB_PRINT,
+    )
+
+
+@bp.get("/manage/<int:producer_id>/stamps/<int:run_id>")
+@login_required
+def run_detail(producer_id: int, run_id: int):
+    acting = _acting(producer_id)
+    run = stamps.get_run(producer_id, run_id)
+    return _run_page(acting, run)[0]
+
+
+@bp.post("/manage/<int:producer_id>/stamps/<int:run_id>/sheets.pdf")
+@login_required
+def run_pdf(producer_id: int, run_id: int):
+    acting = _acting(producer_id, STAMP_ROLES)
+    run = stamps.get_run(producer_id, run_id)
+    form = PrintForm()
+    try:
+        layout = printing.layout_for(form.layout.data, **form.custom_values())
+        first, last = printing.print_range(run, form.first.data, form.last.data)
+        if last - first + 1 > MAX_WEB_PRINT:
+            raise Invalid(
+                _(
+                    "Mỗi lần tải tối đa %(n)s tem: chọn một khoảng số nhỏ hơn.",
+                    n=f"{MAX_WEB_PRINT:,}".replace(",", "."),
+                ),
+                fields={"last": _("Khoảng quá lớn")},
+            )
+    except DomainError as error:
+        form.show_errors(error)
+        return _run_page(acting, run, 422, print_form=form)
+    out = io.BytesIO()  # ≤ 20,000 labels: a few MB
+    result = printing.print_run(run, out, layout, first=first, last=last)
+    _audit(
+        acting,
+        "stamps.run.print",
+        "stamp_run",
+        run.id,
+        _("In tem số %(first)s–%(last)s (%(layout)s)", first=first, last=last, layout=layout.key),
+        first=first,
+        last=last,
+        layout=layout.key,
+        labels=result.labels,
+    )
+    db.session.commit()
+    response = Response(out.getvalue(), mimetype="application/pdf")
+    name = f"tem-{run.id}-{first}-{last}-{layout.key}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"  # PINs inside
+    return response
+
+
+def _single(producer_id: int, serial: int) -> printing.StampLabel:
+    stamp = stamps.get_stamp(producer_id, serial)
+    run = db.session.get(StampRun, stamp.run_id)
+    return printing.StampLabel(serial, stamp.code, stamps.stamp_url(run, serial, stamp.code))
+
+
+@bp.get("/manage/<int:producer_id>/stamps/serial/<int:serial>.png")
+@login_required
+def stamp_png(producer_id: int, serial: int):
+    _acting(producer_id)
+    scale = request.args.get("scale", 10, type=int) or 10
+    png = printing.render_png(_single(producer_id, serial), scale=scale)
+    response = Response(png, mimetype="image/png")
+    response.headers["Content-Disposition"] = f'inline; filename="tem-{serial}.png"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/manage/<int:producer_id>/stamps/serial/<int:serial>.svg")
+@login_required
+def stamp_svg(producer_id: int, serial: int):
+    _acting(producer_id)
+    size = min(max(request.args.get("mm", 20.0, type=float) or 20.0, 10.0), 200.0)
+    svg = printing.render_svg(_single(producer_id, serial), size_mm=size)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Disposition"] = f'inline; filename="tem-{serial}.svg"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/manage/<int:producer_id>/stamps/serial")
+@login_required
+def stamp_lookup(producer_id: int):
+    """The 'one stamp' form: a serial typed by the manager → its PNG or SVG."""
+    _acting(producer_id)
+    serial = request.args.get("serial", type=int)
+    kind = "stamp_svg" if request.args.get("format") == "svg" else "stamp_png"
+    if not serial or serial < 1:
+        raise Invalid(_("Nhập số sê-ri của tem."))
+    stamps.get_stamp(producer_id, serial)
+    return redirect(url_for(f".{kind}", producer_id=producer_id, serial=serial), code=303)
+
+
+# ------------------------------------------------------------------ activation and void
+
+
+@bp.route("/manage/<int:producer_id>/stamps/activate", methods=["GET", "POST"])
+@login_required
+def activate(producer_id: int):
+    acting = _acting(producer_id, STAMP_ROLES)
+    form = ActivateForm()
+    form.batch_id.choices = _lot_choices(producer_id, _("— Chọn lô —"))
+    if request.method == "GET":
+        batch_id = request.args.get("batch_id", type=int)
+        if batch_id:
+            form.batch_id.data = str(batch_id)
+        return _render("traceability/stamps/activate.html", acting, form=form)[0]
+    try:
+        result = stamps.activate_range(
+            producer_id, form.first.data, form.last.data, form.batch_id.data, acting.user.id
+        )
+    except DomainError as error:
+        db.session.rollback()
+        form.show_errors(error)
+        return _render("traceability/stamps/activate.html", acting, 422, form=form)
+    lot = db.session.get(Batch, int(form.batch_id.data))
+    _audit(
+        acting,
+        "stamps.activate",
+        "batch",
+        lot.id,
+        _(
+            "Kích hoạt tem số %(first)s–%(last)s cho lô %(lot)s",
+            first=result.first,
+            last=result.last,
+            lot=lot.lot_code,
+        ),
+        first=result.first,
+        last=result.last,
+        count=result.count,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "Đã kích hoạt %(n)s tem (số %(first)s–%(last)s) cho lô %(lot)s.",
+            n=result.count,
+            first=result.first,
+            last=result.last,
+            lot=lot.lot_code,
+        )
+    )
+    return redirect(url_for(".runs", producer_id=producer_id), code=303)
+
+
+@bp.route("/manage/<int:producer_id>/stamps/void", methods=["GET", "POST"])
+@login_required
+def void(producer_id: int):
+    acting = _acting(producer_id, STAMP_ROLES)
+    form = VoidForm()
+    if request.method == "GET":
+        return _render("traceability/stamps/void.html", acting, form=form)[0]
+    last = form.last.data if (form.last.data or "").strip() else form.first.data
+    try:
+        result = stamps.void_range(
+            producer_id, form.first.data, last, form.reason.data, acting.user.id
+        )
+    except DomainError as error:
+        db.session.rollback()
+        form.show_errors(error)
+        return _render("traceability/stamps/void.html", acting, 422, form=form)
+    _audit(
+        acting,
+        "stamps.void",
+        "stamp",
+        None,
+        _(
+            "Hủy tem số %(first)s–%(last)s: %(reason)s",
+            first=result.first,
+            last=result.last,
+            reason=form.reason.data,
+        ),
+        first=result.first,
+        last=result.last,
+        count=result.count,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "Đã hủy %(n)s tem (số %(first)s–%(last)s).",
+            n=result.count,
+            first=result.first,
+            last=result.last,
+        )
+    )
+    return redirect(url_for(".runs", producer_id=producer_id), code=303)
+
+
+@bp.get("/manage/<int:producer_id>/stamps/lot/<int:batch_id>")
+@login_required
+def batch_stamps(producer_id: int, batch_id: int):
+    """The stamps activated for one lot, as serial ranges with their scan counts."""
+    acting = _acting(producer_id)
+    lot = db.session.get(Batch, batch_id)
+    if lot is None or lot.producer_id != producer_id:
+        raise NotFound()
+    rows = db.session.execute(
+        select(Stamp.serial, Stamp.state)
+        .where(Stamp.producer_id == producer_id, Stamp.batch_id == batch_id)
+        .order_by(Stamp.serial)
+    ).all()
+    ranges: list[dict[str, Any]] = []
+    for serial, state in rows:
+        if ranges and ranges[-1]["state"] == state and ranges[-1]["last"] == serial - 1:
+            ranges[-1]["last"] = serial
+        else:
+            ranges.append({"first": serial, "last": serial, "state": state})
+    scanned = db.session.scalar(
+        select(func.coalesce(func.sum(Stamp.scan_count), 0)).where(Stamp.batch_id == batch_id)
+    )
+    return _render(
+        "traceability/stamps/lot.html",
+        acting,
+        lot=lot,
+        ranges=ranges[:500],
+        total=len(rows),
+        scanned=scanned,
+    )[0]
