@@ -36,15 +36,15 @@ def _domain_hooks(module_name: str, function: str):
 
 
 def _register_cli(app: Flask) -> None:
-    from core.db import db
+    from core.db import unit_of_work
 
     @app.cli.command("seed-demo")
+    @unit_of_work()
     def seed_demo() -> None:
         """Load the demo data (idempotent: does nothing for parts already there)."""
         for name, hook in _domain_hooks("demo", "seed_demo"):
             summary = hook()
             click.echo(f"{name}: {summary or 'ok'}")
-        db.session.commit()
 
     @app.cli.command("demo-logins")
     def demo_logins() -> None:

@@ -10,7 +10,7 @@ from accounts import api_keys
 from accounts.api_keys import KNOWN_SCOPES
 from accounts.forms import ApiKeyForm
 from accounts.roles import admin_required
-from core.db import db
+from core.db import unit_of_work
 from core.errors import Invalid
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin")
@@ -39,16 +39,15 @@ def create_key():
     if not form.validate_on_submit():
         return _render_list(form, 422)
     try:
-        key, plain = api_keys.create_api_key(
-            form.name.data, form.scopes.data, owner_id=current_user.id, actor_id=current_user.id
-        )
+        with unit_of_work():
+            key, plain = api_keys.create_api_key(
+                form.name.data, form.scopes.data, owner_id=current_user.id, actor_id=current_user.id
+            )
     except Invalid as error:
-        db.session.rollback()
         for name, message in error.fields.items():
             if name in form:
                 form[name].errors = [*form[name].errors, str(message)]
         return _render_list(form, 422)
-    db.session.commit()
     html = render_template("accounts/admin_api_key_created.html", key=key, plain=plain)
     # Shown once: never cached by the browser or a proxy.
     return html, 201, {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -57,7 +56,7 @@ def create_key():
 @bp.post("/api-keys/<int:key_id>/revoke")
 @admin_required
 def revoke_key(key_id: int):
-    key = api_keys.revoke_api_key(key_id, actor_id=current_user.id)
-    db.session.commit()
+    with unit_of_work():
+        key = api_keys.revoke_api_key(key_id, actor_id=current_user.id)
     flash(_("Đã thu hồi khoá %(prefix)s.", prefix=key.prefix), "info")
     return redirect(url_for("accounts_admin.list_keys"), code=303)

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select, update
 from accounts import audit
 from accounts.identifiers import printable
 from accounts.models import ApiKey
-from core.db import db, utcnow
+from core.db import db, unit_of_work, utcnow
 from core.errors import Conflict, DomainError, Invalid, NotFound, problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -189,8 +189,9 @@ def _problem(error: DomainError):
 def require_api_key(scope: str) -> Callable[[F], F]:
     """Decorator for partner endpoints: a live key with `scope`, else 401/403 problem+json.
 
-    Last use is written and committed before the view runs (bookkeeping, its own tiny unit of
-    work), so read-only views need not commit. API blueprints are CSRF-exempt by their owners.
+    The view runs inside the request's unit of work with the key's last use noted (at most once
+    a minute), so read-only views need not open one; an error in the view rolls both back.
+    API blueprints are CSRF-exempt by their owners.
     """
     if not _SCOPE.match(scope):
         raise ValueError(f"malformed scope {scope!r}")
@@ -201,15 +202,13 @@ def require_api_key(scope: str) -> Callable[[F], F]:
             try:
                 key = authenticate_api_key(request.headers.get("Authorization"))
             except ApiKeyRejected as error:
-                db.session.rollback()
                 return _problem(error)
             if scope not in (key.scopes or []):
-                db.session.rollback()
                 return _problem(ScopeMissing())
-            if touch_last_used(key):
-                db.session.commit()
-            g.api_key = key
-            return view(*args, **kwargs)
+            with unit_of_work():
+                touch_last_used(key)
+                g.api_key = key
+                return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 

@@ -1,4 +1,4 @@
-"""`flask users …`, `flask outbox …` and `flask api-keys …` commands (one commit each)."""
+"""`flask users …`, `flask outbox …` and `flask api-keys …` commands (one unit of work each)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from accounts import api_keys, outbox, roles, services
 from accounts.identifiers import find_user, parse_identifier
 from accounts.models import ApiKey, User
-from core.db import db
+from core.db import db, unit_of_work
 from core.errors import DomainError
 from core.phones import display_phone
 
@@ -19,7 +19,6 @@ api_keys_cli = AppGroup("api-keys", help="Khoá API của đối tác.")
 
 
 def _fail(error: DomainError) -> click.ClickException:
-    db.session.rollback()
     details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
     return click.ClickException(f"{error.message}{' (' + details + ')' if details else ''}")
 
@@ -46,11 +45,12 @@ def _user_by_contact(phone: str | None, email: str | None) -> User:
 def create_user(name: str, phone: str | None, email: str | None, password: str | None, admin: bool):
     """Create an account."""
     try:
-        user = services.create_user(name, phone=phone, email=email, password=password, admin=admin)
-        db.session.flush()
+        with unit_of_work():
+            user = services.create_user(
+                name, phone=phone, email=email, password=password, admin=admin
+            )
     except DomainError as error:
         raise _fail(error) from error
-    db.session.commit()
     role = " (quản trị)" if admin else ""
     click.echo(
         f"Đã tạo tài khoản #{user.id} {user.name}{role} {display_phone(user.phone) or user.email}"
@@ -68,10 +68,10 @@ def add_council_seat(phone: str | None, email: str | None, level: str, province_
     if level == "province" and province_code is None:
         raise click.UsageError("--province-code là bắt buộc với --level province.")
     try:
-        seat = roles.add_council_seat(user, level, province_code)
+        with unit_of_work():
+            seat = roles.add_council_seat(user, level, province_code)
     except DomainError as error:
         raise _fail(error) from error
-    db.session.commit()
     where = f"tỉnh mã {seat.province_code}" if seat.province_code else "trung ương"
     click.echo(f"{user.name}: thành viên hội đồng OCOP {where}.")
 
@@ -112,8 +112,8 @@ def outbox_list(limit: int, pending: bool):
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
 def outbox_send(limit: int):
     """Hand pending messages to the configured gateways and mark them sent."""
-    report = outbox.send_pending(limit=limit)
-    db.session.commit()
+    with unit_of_work():
+        report = outbox.send_pending(limit=limit)
     click.echo(f"Đã gửi {report.sent} tin, lỗi {report.failed} tin.")
 
 
@@ -125,10 +125,10 @@ def outbox_send(limit: int):
 def api_key_create(name: str, scopes: tuple[str, ...]):
     """Create a partner key and print it once."""
     try:
-        key, plain = api_keys.create_api_key(name, list(scopes))
+        with unit_of_work():
+            key, plain = api_keys.create_api_key(name, list(scopes))
     except DomainError as error:
         raise _fail(error) from error
-    db.session.commit()
     click.echo(f"Khoá #{key.id} cho {key.name} ({', '.join(key.scopes)}). Chỉ hiện một lần:")
     click.echo(plain)
 
@@ -146,10 +146,10 @@ def api_key_list():
 def api_key_revoke(key_id: int):
     """Revoke a partner key."""
     try:
-        key = api_keys.revoke_api_key(key_id)
+        with unit_of_work():
+            key = api_keys.revoke_api_key(key_id)
     except DomainError as error:
         raise _fail(error) from error
-    db.session.commit()
     click.echo(f"Đã thu hồi khoá #{key.id} ({key.name}).")
 
 

@@ -34,7 +34,7 @@ from accounts.models import CouncilLevel
 from accounts.otp import CodeRejected
 from accounts.passwords import check_strength
 from accounts.roles import council_seats
-from core.db import db
+from core.db import unit_of_work
 from core.errors import DomainError, Invalid
 from core.forms import show_errors
 from core.phones import display_phone
@@ -131,14 +131,13 @@ def login():
     if not form.validate_on_submit():
         return _render_login(form, 422)
     try:
-        user = services.authenticate(form.identifier.data, form.password.data)
+        with unit_of_work():
+            user = services.authenticate(form.identifier.data, form.password.data)
+            services.signed_in(user)
+            start_session(user, remember=bool(form.remember.data))
     except Invalid as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_login(form, 422)
-    services.signed_in(user)
-    start_session(user, remember=bool(form.remember.data))
-    db.session.commit()
     return _after_login(form.next.data)
 
 
@@ -154,13 +153,12 @@ def login_code():
         form.identifier.errors = list(request_form.identifier.errors)
         return _render_login(form, 422)
     try:
-        identifier = parse_identifier(request_form.identifier.data)
-        services.request_code(identifier, otp.LOGIN)
+        with unit_of_work():
+            identifier = parse_identifier(request_form.identifier.data)
+            services.request_code(identifier, otp.LOGIN)
     except Invalid as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_login(form, 422)
-    db.session.commit()
     _start_pending(identifier, otp.LOGIN, next=safe_next(request_form.next.data) or "")
     flash(_sent_message(identifier, otp.LOGIN), "info")
     return redirect(url_for("accounts.login_verify"), code=303)
@@ -193,18 +191,13 @@ def login_verify():
         return _render_code(form, pending, 422)
     identifier = Identifier(pending["kind"], pending["value"])
     try:
-        user = services.sign_in_with_code(identifier, form.code.data)
-    except CodeRejected as error:
-        db.session.commit()  # the counted attempt must stick
-        show_errors(form, error)
-        return _render_code(form, pending, 422)
+        with unit_of_work(commit_on=CodeRejected):  # the counted attempt must stick
+            user = services.sign_in_with_code(identifier, form.code.data)
+            services.signed_in(user)
+            start_session(user, remember=True)
     except Invalid as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_code(form, pending, 422)
-    services.signed_in(user)
-    start_session(user, remember=True)
-    db.session.commit()
     return _after_login(pending.get("next"))
 
 
@@ -237,14 +230,13 @@ def register():
     if not form.validate_on_submit():
         return _render_register(form, 422)
     try:
-        name = services.clean_name(form.name.data)
-        identifier = parse_identifier(form.identifier.data, mobile_only=True)
-        services.request_code(identifier, otp.REGISTER)
+        with unit_of_work():
+            name = services.clean_name(form.name.data)
+            identifier = parse_identifier(form.identifier.data, mobile_only=True)
+            services.request_code(identifier, otp.REGISTER)
     except Invalid as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_register(form, 422)
-    db.session.commit()
     _start_pending(identifier, otp.REGISTER, name=name, next=safe_next(form.next.data) or "")
     flash(_sent_message(identifier, otp.REGISTER), "info")
     return redirect(url_for("accounts.register_verify"), code=303)
@@ -263,18 +255,13 @@ def register_verify():
         return _render_code(form, pending, 422)
     identifier = Identifier(pending["kind"], pending["value"])
     try:
-        user, created = services.register_with_code(identifier, pending["name"], form.code.data)
-    except CodeRejected as error:
-        db.session.commit()
-        show_errors(form, error)
-        return _render_code(form, pending, 422)
+        with unit_of_work(commit_on=CodeRejected):  # the counted attempt must stick
+            user, created = services.register_with_code(identifier, pending["name"], form.code.data)
+            services.signed_in(user)
+            start_session(user, remember=True)
     except DomainError as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_code(form, pending, 422)
-    services.signed_in(user)
-    start_session(user, remember=True)
-    db.session.commit()
     if created:
         flash(
             _("Chào mừng bạn đến Chợ Quê! Bạn có thể đặt mật khẩu ở đây (không bắt buộc)."),
@@ -302,13 +289,12 @@ def reset():
     if not form.validate_on_submit():
         return _render_reset(form, 422)
     try:
-        identifier = parse_identifier(form.identifier.data)
-        services.request_code(identifier, otp.RESET)
+        with unit_of_work():
+            identifier = parse_identifier(form.identifier.data)
+            services.request_code(identifier, otp.RESET)
     except Invalid as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_reset(form, 422)
-    db.session.commit()
     _start_pending(identifier, otp.RESET)
     flash(_sent_message(identifier, otp.RESET), "info")
     return redirect(url_for("accounts.reset_verify"), code=303)
@@ -333,19 +319,14 @@ def reset_verify():
         return _render_reset_verify(form, pending, 422)
     identifier = Identifier(pending["kind"], pending["value"])
     try:
-        check_strength(form.password.data)
-        user = services.reset_with_code(identifier, form.code.data, form.password.data)
-    except CodeRejected as error:
-        db.session.commit()
-        show_errors(form, error)
-        return _render_reset_verify(form, pending, 422)
+        with unit_of_work(commit_on=CodeRejected):  # the counted attempt must stick
+            check_strength(form.password.data)
+            user = services.reset_with_code(identifier, form.code.data, form.password.data)
+            services.signed_in(user)
+            start_session(user, remember=False)
     except Invalid as error:
-        db.session.rollback()
         show_errors(form, error)
         return _render_reset_verify(form, pending, 422)
-    services.signed_in(user)
-    start_session(user, remember=False)
-    db.session.commit()
     flash(_("Đã đặt mật khẩu mới. Các thiết bị khác đã được đăng xuất."), "info")
     return redirect(landing_url(), code=303)
 
@@ -391,12 +372,11 @@ def account_update():
     if not profile.validate_on_submit():
         return _render_account(profile, password, 422)
     try:
-        services.update_profile(current_user, profile.name.data, profile.locale.data)
+        with unit_of_work():
+            services.update_profile(current_user, profile.name.data, profile.locale.data)
     except Invalid as error:
-        db.session.rollback()
         show_errors(profile, error)
         return _render_account(profile, password, 422)
-    db.session.commit()
     session["lang"] = current_user.locale
     flash(_("Đã lưu thông tin tài khoản."), "info")
     return redirect(url_for("accounts.account"), code=303)
@@ -412,13 +392,14 @@ def account_password():
         return _render_account(profile, password, 422)
     user = current_user._get_current_object()
     try:
-        services.change_password(user, password.current_password.data, password.new_password.data)
+        with unit_of_work():
+            services.change_password(
+                user, password.current_password.data, password.new_password.data
+            )
+            login_user(user, remember=_remember_cookie_present())  # this device stays signed in
     except Invalid as error:
-        db.session.rollback()
         show_errors(password, error)
         return _render_account(profile, password, 422)
-    login_user(user, remember=_remember_cookie_present())  # this device stays signed in
-    db.session.commit()
     flash(_("Đã đổi mật khẩu. Các thiết bị khác đã được đăng xuất."), "info")
     return redirect(url_for("accounts.account"), code=303)
 
@@ -427,8 +408,8 @@ def account_password():
 @login_required
 def account_sessions():
     user = current_user._get_current_object()
-    services.end_other_sessions(user)
-    login_user(user, remember=_remember_cookie_present())
-    db.session.commit()
+    with unit_of_work():
+        services.end_other_sessions(user)
+        login_user(user, remember=_remember_cookie_present())
     flash(_("Đã đăng xuất khỏi mọi thiết bị khác."), "info")
     return redirect(url_for("accounts.account"), code=303)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from core.db import db
+from core.db import db, unit_of_work
 
 ocop_cli = AppGroup("ocop", help="Chứng nhận OCOP: hết hạn, sắp hết hạn.")
 
@@ -35,12 +35,8 @@ def expire_command(today_text: str | None) -> None:
     from cooperatives.ocop import expire_lapsed
 
     today = _parse_day(today_text)
-    try:
+    with unit_of_work():
         count = expire_lapsed(today)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     click.echo(_("%(n)s giấy chứng nhận OCOP đã chuyển sang hết hạn.", n=count))
 
 

@@ -20,9 +20,9 @@ from cooperatives.access import Acting
 from cooperatives.labels import KIND_LABELS
 from cooperatives.models import MemberRole, Membership, OcopCategory, Producer, Product
 from core import places
-from core.db import db
+from core.db import after_commit, after_rollback, db
 from core.errors import Invalid
-from core.images import StoredImage, store_image
+from core.images import StoredImage, delete_image, store_image
 from core.phones import normalize_phone
 from core.text import clean, clean_multiline, fold, slugify
 
@@ -195,13 +195,17 @@ def _apply(producer: Producer, data: ProducerData) -> dict[str, tuple[Any, Any]]
 
 
 def store_logo(stream: IO[bytes] | None) -> StoredImage | None:
-    """Store an uploaded logo (validated, metadata stripped); the error is the logo field's."""
+    """Store an uploaded logo (validated, metadata stripped); the error is the logo field's.
+
+    Its files are removed again if the unit of work rolls back."""
     if stream is None:
         return None
     try:
-        return store_image(stream)
+        logo = store_image(stream)
     except Invalid as error:
         raise Invalid(fields={"logo": error.message}, code=error.code) from error
+    after_rollback(lambda: delete_image(logo.key))
+    return logo
 
 
 def create_producer(
@@ -244,7 +248,8 @@ _SENSITIVE = {"bank_bin", "bank_account", "bank_account_name", "tax_code", "gs1_
 def update_producer(
     acting: Acting, data: ProducerData, logo_stream: IO[bytes] | None = None
 ) -> tuple[Producer, str | None]:
-    """Save the profile. Returns the producer and the replaced logo key (delete it after commit)."""
+    """Save the profile. Returns the producer and the replaced logo key (its files go after
+    commit)."""
     data = check_producer(data)
     logo = store_logo(logo_stream)
     producer = acting.producer
@@ -254,6 +259,9 @@ def update_producer(
     if logo is not None:
         old_logo = producer.logo_key
         producer.logo_key = logo.key
+        if old_logo:
+            replaced = old_logo
+            after_commit(lambda: delete_image(replaced))
         changes["logo_key"] = (old_logo, logo.key)
     if not changes:
         return producer, None

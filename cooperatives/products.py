@@ -26,7 +26,7 @@ from cooperatives.producers import (
     product_search_text,
     unique_slug,
 )
-from core.db import db, utcnow
+from core.db import after_commit, after_rollback, db, utcnow
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
 from core.images import StoredImage, delete_image, store_image
@@ -474,6 +474,8 @@ def add_images(
         for image in stored:
             delete_image(image.key)
         raise Invalid(fields={"photos": error.message}, code=error.code) from error
+    keys = [image.key for image in stored]
+    after_rollback(lambda: [delete_image(key) for key in keys])  # rows gone: files too
     images = []
     for offset, image in enumerate(stored):
         row = ProductImage(
@@ -568,8 +570,9 @@ def move_image(acting: Acting, product: Product, image: ProductImage, direction:
 
 
 def remove_image(acting: Acting, product: Product, image: ProductImage) -> str:
-    """Delete a photo row; returns its storage key so the caller removes the files after commit."""
+    """Delete a photo row; its files go once the deletion is committed. Returns its storage key."""
     key, image_id = image.key, image.id
+    after_commit(lambda: delete_image(key))
     db.session.delete(image)
     db.session.flush()
     for position, row in enumerate(_ordered_images(product.id)):

@@ -1,7 +1,7 @@
 """Producer management pages under /manage: profile, members, history, products, photos.
 
 Each view: parse → authorise (require_member: other producers' ids are 404) → call a service →
-commit once → redirect; on bad input re-render the form with what was typed, status 422.
+one unit of work → redirect; on bad input re-render the form with what was typed, status 422.
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ from cooperatives.forms import (
 )
 from cooperatives.labels import KIND_LABELS, ROLE_LABELS, STATUS_LABELS, UNITS
 from cooperatives.models import MemberRole, ProductStatus
-from core.db import db
+from core.db import unit_of_work
 from core.errors import Invalid
-from core.images import delete_image
 from core.phones import display_phone
 
 bp = Blueprint("cooperatives", __name__, url_prefix="/manage")
@@ -123,14 +122,13 @@ def create_producer():
     if request.method == "GET" or form.pick_province.data:
         return _render("cooperatives/producer_form.html", form=form, creating=True)
     try:
-        producer = producers.create_producer(
-            current_user._get_current_object(), _producer_data(form), _upload(form.logo)
-        )
+        with unit_of_work():
+            producer = producers.create_producer(
+                current_user._get_current_object(), _producer_data(form), _upload(form.logo)
+            )
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("cooperatives/producer_form.html", form=form, creating=True, status=422)
-    db.session.commit()
     flash(_("Đã tạo hồ sơ %(name)s. Bạn là người quản lý.", name=producer.name))
     return redirect(url_for(".producer", producer_id=producer.id))
 
@@ -164,16 +162,11 @@ def edit_profile(producer_id: int):
     if form.pick_province.data:
         return _render("cooperatives/producer_form.html", acting, form=form)
     try:
-        _saved, old_logo = producers.update_producer(
-            acting, _producer_data(form), _upload(form.logo)
-        )
+        with unit_of_work():
+            producers.update_producer(acting, _producer_data(form), _upload(form.logo))
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("cooperatives/producer_form.html", acting, form=form, status=422)
-    db.session.commit()
-    if old_logo:
-        delete_image(old_logo)
     flash(_("Đã lưu hồ sơ."))
     return redirect(url_for(".producer", producer_id=producer_id))
 
@@ -201,15 +194,14 @@ def members(producer_id: int):
         return _members_page(acting, MemberForm(formdata=None))
     form = MemberForm()
     try:
-        membership = memberships.add_member(
-            acting, form.phone.data or "", form.role.data or "", form.name.data or ""
-        )
+        with unit_of_work():
+            membership = memberships.add_member(
+                acting, form.phone.data or "", form.role.data or "", form.name.data or ""
+            )
+            name = membership.user.name
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         return _members_page(acting, form, status=422)
-    name = membership.user.name
-    db.session.commit()
     flash(_("Đã thêm %(name)s.", name=name))
     return redirect(url_for(".members", producer_id=producer_id))
 
@@ -220,14 +212,13 @@ def change_role(producer_id: int, membership_id: int):
     acting = _acting(producer_id, MANAGERS)
     form = RoleForm()
     try:
-        memberships.change_role(acting, membership_id, form.role.data or "")
+        with unit_of_work():
+            memberships.change_role(acting, membership_id, form.role.data or "")
     except Invalid as error:
-        db.session.rollback()
         flash(
             str(error.message if not error.fields else next(iter(error.fields.values()))), "error"
         )
         return redirect(url_for(".members", producer_id=producer_id))
-    db.session.commit()
     flash(_("Đã đổi vai trò."))
     return redirect(url_for(".members", producer_id=producer_id))
 
@@ -237,13 +228,12 @@ def change_role(producer_id: int, membership_id: int):
 def remove_member(producer_id: int, membership_id: int):
     acting = _acting(producer_id)
     try:
-        membership = memberships.end_membership(acting, membership_id)
+        with unit_of_work():
+            membership = memberships.end_membership(acting, membership_id)
+            left = membership.user_id == acting.user.id
     except Invalid as error:
-        db.session.rollback()
         flash(str(error.message), "error")
         return redirect(url_for(".members", producer_id=producer_id))
-    left = membership.user_id == acting.user.id
-    db.session.commit()
     if left:
         flash(_("Bạn đã rời khỏi %(name)s.", name=acting.producer.name))
         return redirect(url_for(".dashboard"))
@@ -289,13 +279,12 @@ def create_product(producer_id: int):
         return _render("cooperatives/product_form.html", acting, form=ProductForm(formdata=None))
     form = ProductForm()
     try:
-        product = products.create_product(acting, _product_data(form))
+        with unit_of_work():
+            product = products.create_product(acting, _product_data(form))
+            product_id = product.id
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("cooperatives/product_form.html", acting, form=form, status=422)
-    product_id = product.id
-    db.session.commit()
     flash(_("Đã tạo sản phẩm (bản nháp). Thêm quy cách và giá để đăng bán."))
     return redirect(url_for(".create_variant", producer_id=producer_id, product_id=product_id))
 
@@ -315,13 +304,12 @@ def edit_product(producer_id: int, product_id: int):
         return _product_page(acting, product, ProductForm(obj=product))
     form = ProductForm()
     try:
-        products.update_product(acting, product, _product_data(form))
+        with unit_of_work():
+            products.update_product(acting, product, _product_data(form))
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         product = products.find_product(acting, product_id, full=True)
         return _product_page(acting, product, form, status=422)
-    db.session.commit()
     flash(_("Đã lưu sản phẩm."))
     return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
 
@@ -333,12 +321,11 @@ def product_status(producer_id: int, product_id: int):
     product = products.find_product(acting, product_id, full=True)
     status = request.form.get("status", "")
     try:
-        products.set_status(acting, product, status)
+        with unit_of_work():
+            products.set_status(acting, product, status)
     except Invalid as error:
-        db.session.rollback()
         flash(str(error.message), "error")
         return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
-    db.session.commit()
     messages = {
         ProductStatus.PUBLISHED: _("Sản phẩm đã được đăng bán."),
         ProductStatus.DRAFT: _("Sản phẩm đã chuyển về nháp, khách không còn thấy."),
@@ -373,13 +360,12 @@ def create_variant(producer_id: int, product_id: int):
         return _render(template, acting, product=product, form=VariantForm(formdata=None))
     form = VariantForm()
     try:
-        products.add_variant(acting, product, _variant_data(form))
+        with unit_of_work():
+            products.add_variant(acting, product, _variant_data(form))
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         product = products.find_product(acting, product_id)
         return _render(template, acting, product=product, form=form, status=422)
-    db.session.commit()
     flash(_("Đã thêm quy cách."))
     return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
 
@@ -402,14 +388,13 @@ def edit_variant(producer_id: int, product_id: int, variant_id: int):
         return _render(template, acting, product=product, variant=variant, form=form)
     form = VariantForm()
     try:
-        products.update_variant(acting, product, variant, _variant_data(form))
+        with unit_of_work():
+            products.update_variant(acting, product, variant, _variant_data(form))
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         product = products.find_product(acting, product_id)
         variant = products.find_variant(product, variant_id)
         return _render(template, acting, product=product, variant=variant, form=form, status=422)
-    db.session.commit()
     flash(_("Đã lưu quy cách."))
     return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
 
@@ -443,22 +428,15 @@ def photos(producer_id: int, product_id: int):
     form = PhotoForm()
     uploads = [f for f in (form.photos.data or []) if isinstance(f, FileStorage) and f.filename]
     try:
-        added = products.add_images(
-            acting, product, [f.stream for f in uploads], form.alt.data or ""
-        )
+        with unit_of_work():  # rows that do not land take their files with them
+            added = products.add_images(
+                acting, product, [f.stream for f in uploads], form.alt.data or ""
+            )
     except Invalid as error:
-        db.session.rollback()
         form.show_errors(error)
         product = products.find_product(acting, product_id, full=True)
         return _photos_page(acting, product, form, status=422)
-    keys = [image.key for image in added]
-    try:
-        db.session.commit()
-    except Exception:
-        for key in keys:  # the rows did not land: do not leave their files behind
-            delete_image(key)
-        raise
-    flash(_("Đã thêm %(n)s ảnh.", n=len(keys)))
+    flash(_("Đã thêm %(n)s ảnh.", n=len(added)))
     return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
 
 
@@ -470,18 +448,17 @@ def update_photo(producer_id: int, product_id: int, image_id: int):
     image = products.find_image(product, image_id)
     action = request.form.get("action", "alt")
     try:
-        if action in ("up", "down", "first"):
-            products.move_image(acting, product, image, action)
-        elif action == "alt":
-            products.update_image_alt(acting, product, image, AltForm().alt.data or "")
-        else:
-            raise Invalid()
+        with unit_of_work():
+            if action in ("up", "down", "first"):
+                products.move_image(acting, product, image, action)
+            elif action == "alt":
+                products.update_image_alt(acting, product, image, AltForm().alt.data or "")
+            else:
+                raise Invalid()
     except Invalid as error:
-        db.session.rollback()
         message = next(iter(error.fields.values())) if error.fields else error.message
         flash(str(message), "error")
         return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
-    db.session.commit()
     flash(_("Đã lưu."))
     return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
 
@@ -492,8 +469,7 @@ def delete_photo(producer_id: int, product_id: int, image_id: int):
     acting = _acting(producer_id)
     product = products.find_product(acting, product_id)
     image = products.find_image(product, image_id)
-    key = products.remove_image(acting, product, image)
-    db.session.commit()
-    delete_image(key)
+    with unit_of_work():  # the files go once the row's deletion is committed
+        products.remove_image(acting, product, image)
     flash(_("Đã xoá ảnh."))
     return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))

@@ -96,6 +96,7 @@ def alembic_compare_type(
 # --- One unit of work per request, command or job ---------------------------------------------
 
 _AFTER_COMMIT = "choque_after_commit"
+_AFTER_ROLLBACK = "choque_after_rollback"
 _DEPTH = "choque_uow_depth"
 
 
@@ -108,8 +109,18 @@ def after_commit(callback: Callable[[], Any]) -> None:
     db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def after_rollback(callback: Callable[[], Any]) -> None:
+    """Run `callback` if the current unit of work rolls back; forgotten on commit.
+
+    For undoing what a transaction cannot: files stored for rows that never land.
+    """
+    db.session.info.setdefault(_AFTER_ROLLBACK, []).append(callback)
+
+
 @contextmanager
-def unit_of_work() -> Iterator[Any]:
+def unit_of_work(
+    *, commit_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+) -> Iterator[Any]:
     """The one place that commits: commit once on success, roll back on any error.
 
     Nested uses join the outermost one (only it commits). Works as a decorator too
@@ -120,6 +131,9 @@ def unit_of_work() -> Iterator[Any]:
                 product = create_product(...)
         except Invalid as error:
             ...re-render the form (nothing was written)
+
+    `commit_on` names errors whose work must still land before they propagate: a rejected
+    one-time code whose counted attempt must stick, a scan counted before a bad PIN.
     """
     session = db.session
     depth = session.info.get(_DEPTH, 0)
@@ -128,13 +142,37 @@ def unit_of_work() -> Iterator[Any]:
         yield session
         if depth == 0:
             session.commit()
-    except BaseException:
+    except BaseException as error:
         if depth == 0:
-            session.rollback()
-            session.info.pop(_AFTER_COMMIT, None)
+            if commit_on and isinstance(error, commit_on):
+                session.info[_DEPTH] = depth
+                _commit(session)
+                raise
+            _rollback(session)
         raise
     finally:
         session.info[_DEPTH] = depth
     if depth == 0:
-        for callback in session.info.pop(_AFTER_COMMIT, []):
-            callback()
+        _run_after_commit(session)
+
+
+def _commit(session: Any) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        _rollback(session)
+        raise
+    _run_after_commit(session)
+
+
+def _rollback(session: Any) -> None:
+    session.rollback()
+    session.info.pop(_AFTER_COMMIT, None)
+    for callback in session.info.pop(_AFTER_ROLLBACK, []):
+        callback()
+
+
+def _run_after_commit(session: Any) -> None:
+    session.info.pop(_AFTER_ROLLBACK, None)
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        callback()

@@ -44,10 +44,11 @@ from cooperatives.ocop.forms import (
     choices,
 )
 from core import places
-from core.db import db
+from core.db import db, unit_of_work
 from core.errors import Conflict, Forbidden, Invalid
 from core.forms import show_errors
 from core.i18n import current_locale, local_today
+from core.numbers import parse_id
 
 bp = Blueprint("ocop", __name__)
 
@@ -164,30 +165,29 @@ def new_certificate(producer_id: int):
     form = CertificateForm()
     form.product_id.choices = _product_choices(producer_id)
     form.category_code.choices = _category_choices()
-    if request.method == "GET" and request.args.get("product", "").isdigit():
-        form.product_id.data = int(request.args["product"])
+    if request.method == "GET" and (wanted := parse_id(request.args.get("product"))):
+        form.product_id.data = wanted
     if form.validate_on_submit():
         try:
-            certificate = ocop.record_certificate(
-                acting,
-                form.product_id.data,
-                decision_number=form.decision_number.data,
-                decision_date=form.decision_date.day,
-                issuing_authority=form.issuing_authority.data,
-                rating_level=form.rating_level.data,
-                total_score=form.total_score.data,
-                stars=form.stars.data,
-                rule_set=form.rule_set.data or None,
-                score_a=form.score_a.data,
-                score_b=form.score_b.data,
-                score_c=form.score_c.data,
-                category_code=form.category_code.data or None,
-            )
+            with unit_of_work():
+                certificate = ocop.record_certificate(
+                    acting,
+                    form.product_id.data,
+                    decision_number=form.decision_number.data,
+                    decision_date=form.decision_date.day,
+                    issuing_authority=form.issuing_authority.data,
+                    rating_level=form.rating_level.data,
+                    total_score=form.total_score.data,
+                    stars=form.stars.data,
+                    rule_set=form.rule_set.data or None,
+                    score_a=form.score_a.data,
+                    score_b=form.score_b.data,
+                    score_c=form.score_c.data,
+                    category_code=form.category_code.data or None,
+                )
         except Invalid as error:
-            db.session.rollback()
             show_errors(form, error)
         else:
-            db.session.commit()
             if certificate.status == "valid":
                 flash(
                     _(
@@ -223,18 +223,17 @@ def new_evaluation(producer_id: int):
     acting = _acting(producer_id, SUBMITTERS)
     form = EvaluationForm()
     form.product_id.choices = _product_choices(producer_id)
-    if request.method == "GET" and request.args.get("product", "").isdigit():
-        form.product_id.data = int(request.args["product"])
+    if request.method == "GET" and (wanted := parse_id(request.args.get("product"))):
+        form.product_id.data = wanted
     status = 200
     if form.validate_on_submit():
         try:
-            ocop.submit_for_evaluation(acting, form.product_id.data, form.note.data or "")
+            with unit_of_work():
+                ocop.submit_for_evaluation(acting, form.product_id.data, form.note.data or "")
         except (Invalid, Conflict) as error:
-            db.session.rollback()
             show_errors(form, error)
             status = error.status
         else:
-            db.session.commit()
             flash(_("Đã gửi sản phẩm đến Hội đồng OCOP cấp tỉnh."), "success")
             return redirect(url_for(".producer_certificates", producer_id=producer_id), 303)
     elif form.errors:
@@ -255,12 +254,11 @@ def withdraw_evaluation(producer_id: int, evaluation_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        ocop.withdraw_evaluation(acting, evaluation_id)
+        with unit_of_work():
+            ocop.withdraw_evaluation(acting, evaluation_id)
     except Conflict as error:
-        db.session.rollback()
         flash(str(error.message), "error")
     else:
-        db.session.commit()
         flash(_("Đã rút hồ sơ đánh giá."), "success")
     return redirect(url_for(".producer_certificates", producer_id=producer_id), 303)
 
@@ -288,9 +286,9 @@ def _chosen_province(scope: ocop.CouncilScope, required: bool = False) -> int | 
     nothing is picked, unless the page needs one province (statistics by commune)."""
     raw = request.args.get("province", "")
     if raw:
-        if not raw.isdigit() or places.province(int(raw)) is None:
+        code = parse_id(raw)
+        if code is None or places.province(code) is None:
             abort(404)
-        code = int(raw)
         if not scope.covers(code):
             abort(404)
         return code
@@ -427,21 +425,23 @@ def council_score(evaluation_id: int):
     form = ScoreForm()
     if form.validate_on_submit():
         try:
-            ocop.score_evaluation(
-                scope.user, evaluation_id, form.score_a.data, form.score_b.data, form.score_c.data
-            )
+            with unit_of_work():
+                ocop.score_evaluation(
+                    scope.user,
+                    evaluation_id,
+                    form.score_a.data,
+                    form.score_b.data,
+                    form.score_c.data,
+                )
         except (Invalid, Conflict) as error:
-            db.session.rollback()
             show_errors(form, error)
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(scope, evaluation, score_form=form, status=error.status)
         except Forbidden as error:
-            db.session.rollback()
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(
                 scope, evaluation, page_error=str(error.message), status=error.status
             )
-        db.session.commit()
         flash(_("Đã lưu điểm; hệ thống đã đề xuất số sao."), "success")
         return redirect(url_for(".council_evaluation", evaluation_id=evaluation_id), 303)
     return _render_evaluation(scope, evaluation, score_form=form, status=422)
@@ -455,20 +455,19 @@ def council_decide(evaluation_id: int):
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            certificate = ocop.decide_evaluation(
-                scope.user,
-                evaluation_id,
-                form.decision_number.data,
-                form.decision_date.day,
-                form.issuing_authority.data,
-            )
+            with unit_of_work():
+                certificate = ocop.decide_evaluation(
+                    scope.user,
+                    evaluation_id,
+                    form.decision_number.data,
+                    form.decision_date.day,
+                    form.issuing_authority.data,
+                )
         except Invalid as error:
-            db.session.rollback()
             show_errors(form, error)
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(scope, evaluation, decision_form=form, status=422)
         except (Forbidden, Conflict) as error:
-            db.session.rollback()
             evaluation = ocop.evaluation_for_council(scope.user, evaluation_id)
             return _render_evaluation(
                 scope,
@@ -477,7 +476,6 @@ def council_decide(evaluation_id: int):
                 decision_error=str(error.message),
                 status=error.status,
             )
-        db.session.commit()
         if certificate is not None:
             flash(
                 _(
@@ -576,14 +574,13 @@ def council_revoke(certificate_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            ocop.revoke_certificate(scope.user, certificate_id, form.reason.data)
+            with unit_of_work():
+                ocop.revoke_certificate(scope.user, certificate_id, form.reason.data)
         except (Invalid, Conflict) as error:
-            db.session.rollback()
             show_errors(form, error)
             status = error.status
             certificate = ocop.certificate_for_council(scope.user, certificate_id)
         else:
-            db.session.commit()
             flash(_("Đã thu hồi giấy chứng nhận. Sản phẩm không còn hiển thị sao OCOP."), "success")
             producer = db.session.get(Producer, certificate.producer_id)
             return redirect(

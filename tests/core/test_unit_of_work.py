@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import User
-from core.db import after_commit, db, unit_of_work
+from core.db import after_commit, after_rollback, db, unit_of_work
 from core.numbers import parse_id, parse_int
 from core.urls import public_url
 from tests.factories import make_user
@@ -46,6 +46,32 @@ def test_nested_units_commit_once_at_the_outermost(ctx):
             make_user(phone="0912000003")
         raise RuntimeError("the outer unit fails after the inner one finished")
     assert _users() == 0
+
+
+def test_files_stored_for_work_that_fails_are_removed_and_kept_when_it_lands(ctx):
+    removed = []
+    with pytest.raises(RuntimeError), unit_of_work():
+        after_rollback(lambda: removed.append("new photo"))
+        raise RuntimeError("the rows did not land")
+    assert removed == ["new photo"]
+    with unit_of_work():
+        after_rollback(lambda: removed.append("kept photo"))
+    assert removed == ["new photo"]
+
+
+class Refused(Exception):
+    pass
+
+
+def test_work_named_in_commit_on_lands_before_its_error_propagates(ctx):
+    ran = []
+    with pytest.raises(Refused), unit_of_work(commit_on=Refused):
+        make_user(phone="0912000004")  # a counted attempt
+        after_commit(lambda: ran.append("sent"))
+        raise Refused()
+    db.session.rollback()
+    assert _users() == 1
+    assert ran == ["sent"]
 
 
 @pytest.mark.parametrize(

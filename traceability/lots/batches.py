@@ -21,11 +21,11 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts import audit
 from cooperatives.models import Producer, Product, ProductStatus
-from core.db import db, utcnow
+from core.db import after_rollback, db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.gs1 import is_valid_ai_value
 from core.i18n import LOCAL_TZ, local_today
-from core.images import store_image
+from core.images import delete_image, store_image
 from core.places import province, ward
 from core.text import clean, clean_multiline
 from traceability.lots.events import (
@@ -494,6 +494,7 @@ def add_photo(
     if count >= MAX_PHOTOS:
         raise Invalid(fields={"photo": _("Mỗi lô tối đa %(n)s ảnh.", n=MAX_PHOTOS)})
     stored = store_image(stream)
+    after_rollback(lambda: delete_image(stored.key))  # the row did not land: nor do its files
     image = BatchImage(
         batch_id=batch.id,
         key=stored.key,

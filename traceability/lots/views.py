@@ -30,7 +30,7 @@ from cooperatives.access import MANAGERS, Acting
 from cooperatives.access import current_acting as _acting
 from cooperatives.models import Producer, Product, ProductStatus
 from core import places
-from core.db import db, utcnow
+from core.db import db, unit_of_work, utcnow
 from core.errors import DomainError, Invalid, NotFound
 from core.i18n import LOCAL_TZ, local_today
 from traceability.lots import batches, events, recalls
@@ -177,37 +177,36 @@ def batch_create(producer_id: int):
     _batch_form_choices(form, acting)
     photo = _upload(form.photo)
     try:
-        batch = batches.create_batch(
-            producer_id,
-            product_id=form.product_id.data,
-            lot_code=form.lot_code.data or "",
-            produced_on=form.produced_on.data,
-            quantity=form.quantity.data,
-            unit=form.unit.data or "",
-            best_before=form.best_before.data,
-            expires_on=form.expires_on.data,
-            origin_ward_code=form.origin_ward_code.data,
-            origin_text=form.origin_text.data or "",
-            latitude=form.latitude.data,
-            longitude=form.longitude.data,
-            standards=form.standards.data or [],
-            other_standards=form.other_standards.data or "",
-            inputs_used=form.inputs_used.data or "",
-            notes=form.notes.data or "",
-            parent_ids=form.parents.data or [],
-            created_by_id=acting.user.id,
-            actor_role=acting.role,
-        )
-        if photo is not None:
-            batches.add_photo(
-                batch.id, photo.stream, actor_id=acting.user.id, actor_role=acting.role
+        with unit_of_work():
+            batch = batches.create_batch(
+                producer_id,
+                product_id=form.product_id.data,
+                lot_code=form.lot_code.data or "",
+                produced_on=form.produced_on.data,
+                quantity=form.quantity.data,
+                unit=form.unit.data or "",
+                best_before=form.best_before.data,
+                expires_on=form.expires_on.data,
+                origin_ward_code=form.origin_ward_code.data,
+                origin_text=form.origin_text.data or "",
+                latitude=form.latitude.data,
+                longitude=form.longitude.data,
+                standards=form.standards.data or [],
+                other_standards=form.other_standards.data or "",
+                inputs_used=form.inputs_used.data or "",
+                notes=form.notes.data or "",
+                parent_ids=form.parents.data or [],
+                created_by_id=acting.user.id,
+                actor_role=acting.role,
             )
+            if photo is not None:
+                batches.add_photo(
+                    batch.id, photo.stream, actor_id=acting.user.id, actor_role=acting.role
+                )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("traceability/batches/form.html", acting, form=form, status=422)
     batch_id, lot = batch.id, batch.lot_code
-    db.session.commit()
     flash(_("Đã ghi lô %(lot)s.", lot=lot))
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
 
@@ -313,22 +312,21 @@ def event_add(producer_id: int, batch_id: int):
     form = EventForm()
     _event_form_setup(form, acting)
     try:
-        when = events.time_from_form(form.day.data, form.clock.data)
-        events.record_event(
-            batch.id,
-            kind,
-            event_time=when,
-            location_ward_code=form.location_ward_code.data or None,
-            location_text=form.location_text.data or "",
-            details=_details_from(form, kind),
-            recorded_by_id=acting.user.id,
-            actor_role=acting.role,
-        )
+        with unit_of_work():
+            when = events.time_from_form(form.day.data, form.clock.data)
+            events.record_event(
+                batch.id,
+                kind,
+                event_time=when,
+                location_ward_code=form.location_ward_code.data or None,
+                location_text=form.location_text.data or "",
+                details=_details_from(form, kind),
+                recorded_by_id=acting.user.id,
+                actor_role=acting.role,
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         return _event_page(acting, batch, form, kind, status=422)
-    db.session.commit()
     flash(_("Đã ghi: %(kind)s.", kind=events.kind_label(kind)))
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
 
@@ -384,34 +382,33 @@ def event_correct(producer_id: int, batch_id: int, event_id: int):
     form = CorrectionForm()
     _event_form_setup(form, acting)
     try:
-        if form.retract.data:
-            events.correct_event(
-                batch.id,
-                original.id,
-                reason=form.reason.data or "",
-                retract=True,
-                recorded_by_id=acting.user.id,
-                actor_role=acting.role,
-            )
-        else:
-            when = events.time_from_form(form.day.data, form.clock.data)
-            events.correct_event(
-                batch.id,
-                original.id,
-                reason=form.reason.data or "",
-                event_time=when,
-                location_ward_code=form.location_ward_code.data or None,
-                location_text=form.location_text.data or "",
-                details=_details_from(form, kind),
-                recorded_by_id=acting.user.id,
-                actor_role=acting.role,
-            )
+        with unit_of_work():
+            if form.retract.data:
+                events.correct_event(
+                    batch.id,
+                    original.id,
+                    reason=form.reason.data or "",
+                    retract=True,
+                    recorded_by_id=acting.user.id,
+                    actor_role=acting.role,
+                )
+            else:
+                when = events.time_from_form(form.day.data, form.clock.data)
+                events.correct_event(
+                    batch.id,
+                    original.id,
+                    reason=form.reason.data or "",
+                    event_time=when,
+                    location_ward_code=form.location_ward_code.data or None,
+                    location_text=form.location_text.data or "",
+                    details=_details_from(form, kind),
+                    recorded_by_id=acting.user.id,
+                    actor_role=acting.role,
+                )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         original = db.session.get(TraceEvent, event_id)
         return _event_page(acting, batch, form, kind, status=422, original=original)
-    db.session.commit()
     flash(_("Đã ghi bản sửa. Bản cũ vẫn được giữ và đánh dấu là đã sửa."))
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
 
@@ -426,18 +423,17 @@ def batch_parents(producer_id: int, batch_id: int):
     batch = batches.get_batch(producer_id, batch_id)
     form = ParentsForm()
     try:
-        batches.add_parents(
-            batch.id,
-            form.parents.data or [],
-            recorded_by_id=acting.user.id,
-            actor_role=acting.role,
-        )
+        with unit_of_work():
+            batches.add_parents(
+                batch.id,
+                form.parents.data or [],
+                recorded_by_id=acting.user.id,
+                actor_role=acting.role,
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         batch = batches.get_batch(producer_id, batch_id)
         return _batch_page(acting, batch, status=422, parents_form=form)
-    db.session.commit()
     flash(_("Đã ghi lô nguồn."))
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
 
@@ -450,15 +446,16 @@ def batch_photo(producer_id: int, batch_id: int):
     form = PhotoForm()
     photo = _upload(form.photo)
     try:
-        if photo is None:
-            raise Invalid(fields={"photo": _("Chọn một ảnh.")})
-        batches.add_photo(batch.id, photo.stream, actor_id=acting.user.id, actor_role=acting.role)
+        with unit_of_work():
+            if photo is None:
+                raise Invalid(fields={"photo": _("Chọn một ảnh.")})
+            batches.add_photo(
+                batch.id, photo.stream, actor_id=acting.user.id, actor_role=acting.role
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         batch = batches.get_batch(producer_id, batch_id)
         return _batch_page(acting, batch, status=422, photo_form=form)
-    db.session.commit()
     flash(_("Đã thêm ảnh."))
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
 
@@ -470,18 +467,17 @@ def batch_recall(producer_id: int, batch_id: int):
     batch = batches.get_batch(producer_id, batch_id)
     form = RecallForm()
     try:
-        result = recalls.recall_batch(
-            batch.id,
-            reason=form.reason.data or "",
-            actor_id=acting.user.id,
-            actor_role=acting.role,
-        )
+        with unit_of_work():
+            result = recalls.recall_batch(
+                batch.id,
+                reason=form.reason.data or "",
+                actor_id=acting.user.id,
+                actor_role=acting.role,
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         batch = batches.get_batch(producer_id, batch_id)
         return _batch_page(acting, batch, status=error.status, recall_form=form)
-    db.session.commit()
     more = len(result.batch_ids) - 1
     if more:
         flash(_("Đã thu hồi lô và %(n)s lô làm từ lô này.", n=more), "warning")
@@ -512,16 +508,16 @@ def authority_recall(batch_id: int):
         )
     form = RecallForm()
     try:
-        recalls.recall_batch(batch.id, reason=form.reason.data or "", actor_id=user.id,
-                             actor_role=role)  # fmt: skip
+        with unit_of_work():
+            recalls.recall_batch(
+                batch.id, reason=form.reason.data or "", actor_id=user.id, actor_role=role
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         summary = batches.trace_summary(batch_id)
         html = render_template(
             "traceability/batches/authority_recall.html", summary=summary, form=form
         )
         return html, error.status
-    db.session.commit()
     flash(_("Đã thu hồi lô."), "warning")
     return redirect(url_for(".authority_recall", batch_id=batch_id))

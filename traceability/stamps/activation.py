@@ -16,6 +16,7 @@ from core.db import db, utcnow
 from core.errors import Conflict, Invalid
 from core.text import clean
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
+from traceability.stamps import journal
 from traceability.stamps.codes import (
     MAX_RANGE,
 )
@@ -101,7 +102,13 @@ def _serials_in(producer_id: int, a: int, b: int, *conditions: Any) -> list[int]
 
 
 def activate_range(
-    producer_id: int, first: Any, last: Any, batch_id: Any, actor_id: int | None = None
+    producer_id: int,
+    first: Any,
+    last: Any,
+    batch_id: Any,
+    actor_id: int | None = None,
+    *,
+    actor_role: str | None = None,
 ) -> RangeResult:
     """Activate serials first..last of the producer for one of its lots: all or nothing.
 
@@ -196,11 +203,21 @@ def activate_range(
                 last=b,
             )
         )
+    if actor_role is not None:
+        journal.range_activated(
+            producer_id, batch.id, batch.lot_code, (a, b, size), actor_id, actor_role
+        )
     return RangeResult(a, b, size)
 
 
 def void_range(
-    producer_id: int, first: Any, last: Any, reason: Any, actor_id: int | None = None
+    producer_id: int,
+    first: Any,
+    last: Any,
+    reason: Any,
+    actor_id: int | None = None,
+    *,
+    actor_role: str | None = None,
 ) -> RangeResult:
     """Void damaged or lost stamps (new or active): all or nothing, with a reason."""
     a, b = _check_range(first, last)
@@ -245,4 +262,6 @@ def void_range(
                 "vui lòng tải lại trang và thử lại."
             )
         )
+    if actor_role is not None:
+        journal.range_voided(producer_id, (a, b, size), reason, actor_id, actor_role)
     return RangeResult(a, b, size)

@@ -15,7 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from core.db import db
+from core.db import db, unit_of_work
 from core.errors import DomainError
 from traceability import stamps
 from traceability.models import StampRun
@@ -23,14 +23,14 @@ from traceability.stamps import printing
 
 
 def _unit_of_work(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The command in one unit of work; a domain error becomes a plain message on stderr."""
+
     @wraps(command)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
-            result = command(*args, **kwargs)
-            db.session.commit()
-            return result
+            with unit_of_work():
+                return command(*args, **kwargs)
         except DomainError as error:
-            db.session.rollback()
             details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
             message = str(error.message) + (f" ({details})" if details else "")
             raise click.ClickException(message) from None

@@ -29,7 +29,7 @@ from limits import parse as parse_limit
 from cooperatives.models import OcopCertificate, Product
 from cooperatives.ocop import valid_certificate
 from core import i18n
-from core.db import db, utcnow
+from core.db import db, unit_of_work, utcnow
 from core.errors import NotFound
 from core.gs1 import digital_link
 from core.security import limiter
@@ -259,7 +259,6 @@ def _stamp_response(
     fmt = _format()
     view = _stamp_view(stamp, via=via)
     view.link = _canonical(stamp, via)
-    db.session.commit()
     code = 404 if stamp is None else (status or 200)
     if fmt == "jsonld":
         response = _json(_stamp_jsonld(view), "application/ld+json", code)
@@ -303,14 +302,15 @@ def _respond(
             and _count_allowed()
         )
         if count:  # one UPDATE … RETURNING counts the scan and reads the page's facts
-            facts = scan_cache.count_scan(
-                today=today,
-                now=utcnow(),
-                network=scans.coarse_network(request.remote_addr),
-                client=client,
-                via=via,
-                **key,
-            )
+            with unit_of_work():  # the scan is recorded before anything slow happens
+                facts = scan_cache.count_scan(
+                    today=today,
+                    now=utcnow(),
+                    network=scans.coarse_network(request.remote_addr),
+                    client=client,
+                    via=via,
+                    **key,
+                )
         else:
             facts = scan_cache.stamp_facts(today=today, **key)
     return html_stamp_response(
@@ -346,7 +346,9 @@ def pin(code: str):
     if not form.validate():
         return _respond(stamp=stamp, via="code", pin_form=form, status=422)
     recalled = stamp.batch is not None and stamp.batch.status == BatchStatus.RECALLED
-    result = scans.check_pin(stamp, form.pin.data, recalled=recalled)
+    with unit_of_work():
+        result = scans.check_pin(stamp, form.pin.data, recalled=recalled)
+
     return _respond(stamp=stamp, via="code", pin_form=PinForm(formdata=None), pin_result=result)
 
 

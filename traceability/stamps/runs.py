@@ -12,6 +12,7 @@ from core.db import db
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
+from traceability.stamps import journal
 from traceability.stamps.codes import (
     CHUNK,
     MAX_RUN,
@@ -86,10 +87,12 @@ def create_run(
     with_pin: bool = False,
     created_by_id: int | None = None,
     progress: Progress | None = None,
+    actor_role: str | None = None,
 ) -> StampRun:
     """Order `quantity` stamps: the next serials of the producer, random codes, optional PINs.
 
     Rows go in by bulk INSERTs of 5,000 (no ORM object per stamp); 100,000 take a few seconds.
+    With `actor_role` (a person acting for the producer) the order goes into the audit log.
     """
     quantity = check_quantity(quantity)
     product, batch = _binding(producer_id, product_id, batch_id)
@@ -150,6 +153,8 @@ def create_run(
         db.session.execute(table.insert(), rows)
         if progress is not None:
             progress(size)
+    if actor_role is not None:
+        journal.run_ordered(run, created_by_id, actor_role)
     return run
 
 

@@ -166,7 +166,6 @@ def html_stamp_response(
             page.link = digital_link(base_url(), facts.dl_gtin, facts.dl_lot, str(facts.serial))
         else:
             page.link = f"{base_url()}/s/{facts.code}"
-    db.session.commit()  # the scan is recorded before anything slow happens
     if page.verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED):
         page.lot = _lot_fragment(facts, today, locale)
     body = _body(page, facts, locale, pin_form=pin_form, pin_result=pin_result)

@@ -2,8 +2,8 @@
 activate serial ranges for a lot, void damaged stamps.
 
 Each view: parse → authorise (require_member: another producer's ids answer 404) → call a
-service → audit → commit once → redirect or send; bad input re-renders the form with what was
-typed, status 422, nothing saved.
+service (which writes the audit entry) in one unit of work → redirect or send; bad input
+re-renders the form with what was typed, status 422, nothing saved.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from accounts.audit import record
 from cooperatives.access import Acting
 from cooperatives.access import current_acting as _acting
 from cooperatives.models import MemberRole, Product, ProductStatus
-from core.db import db
+from core.db import db, unit_of_work
 from core.errors import DomainError, Invalid, NotFound
 from core.forms import options
 from traceability import stamps
@@ -43,26 +42,6 @@ bp = Blueprint("stamps", __name__)
 # producer invited (the audit log names the helper). Members see the runs.
 STAMP_ROLES = frozenset({MemberRole.MANAGER, MemberRole.HELPER})
 MAX_WEB_PRINT = 20_000  # labels per download; `flask stamps print` for more
-
-
-def _audit(
-    acting: Acting,
-    action: str,
-    subject_type: str,
-    subject_id: int | None,
-    summary: str,
-    **details: Any,
-) -> None:
-    record(
-        acting.user.id,
-        action,
-        producer_id=acting.producer.id,
-        actor_role=acting.role,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        summary=summary,
-        details=details,
-    )
 
 
 def _render(template: str, acting: Acting, status: int = 200, **context: Any):
@@ -150,33 +129,19 @@ def run_new(producer_id: int):
             form.batch_id.data = str(request.args.get("batch_id", type=int))
         return _render("traceability/stamps/new.html", acting, form=form)[0]
     try:
-        run = stamps.create_run(
-            producer_id,
-            form.quantity.data,
-            product_id=_int_or_none(form.product_id.data),
-            batch_id=_int_or_none(form.batch_id.data),
-            with_pin=bool(form.with_pin.data),
-            created_by_id=acting.user.id,
-        )
+        with unit_of_work():
+            run = stamps.create_run(
+                producer_id,
+                form.quantity.data,
+                product_id=_int_or_none(form.product_id.data),
+                batch_id=_int_or_none(form.batch_id.data),
+                with_pin=bool(form.with_pin.data),
+                created_by_id=acting.user.id,
+                actor_role=acting.role,
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("traceability/stamps/new.html", acting, 422, form=form)
-    _audit(
-        acting,
-        "stamps.run.create",
-        "stamp_run",
-        run.id,
-        _(
-            "Đặt %(n)s tem, số %(first)s–%(last)s",
-            n=run.quantity,
-            first=run.first_serial,
-            last=run.last_serial,
-        ),
-        quantity=run.quantity,
-        with_pin=run.with_pin,
-    )
-    db.session.commit()
     flash(
         _(
             "Đã tạo %(n)s tem, số %(first)s–%(last)s. Hãy tải tệp PDF để in.",
@@ -249,19 +214,16 @@ def run_pdf(producer_id: int, run_id: int):
         form.show_errors(error)
         return _run_page(acting, run, 422, print_form=form)
     out = io.BytesIO()  # ≤ 20,000 labels: a few MB
-    result = printing.print_run(run, out, layout, first=first, last=last)
-    _audit(
-        acting,
-        "stamps.run.print",
-        "stamp_run",
-        run.id,
-        _("In tem số %(first)s–%(last)s (%(layout)s)", first=first, last=last, layout=layout.key),
-        first=first,
-        last=last,
-        layout=layout.key,
-        labels=result.labels,
-    )
-    db.session.commit()
+    with unit_of_work():
+        printing.print_run(
+            run,
+            out,
+            layout,
+            first=first,
+            last=last,
+            actor_id=acting.user.id,
+            actor_role=acting.role,
+        )
     response = Response(out.getvalue(), mimetype="application/pdf")
     name = f"tem-{run.id}-{first}-{last}-{layout.key}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -327,30 +289,19 @@ def activate(producer_id: int):
             form.batch_id.data = str(batch_id)
         return _render("traceability/stamps/activate.html", acting, form=form)[0]
     try:
-        result = stamps.activate_range(
-            producer_id, form.first.data, form.last.data, form.batch_id.data, acting.user.id
-        )
+        with unit_of_work():
+            result = stamps.activate_range(
+                producer_id,
+                form.first.data,
+                form.last.data,
+                form.batch_id.data,
+                acting.user.id,
+                actor_role=acting.role,
+            )
+            lot = db.session.get(Batch, int(form.batch_id.data))
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("traceability/stamps/activate.html", acting, 422, form=form)
-    lot = db.session.get(Batch, int(form.batch_id.data))
-    _audit(
-        acting,
-        "stamps.activate",
-        "batch",
-        lot.id,
-        _(
-            "Kích hoạt tem số %(first)s–%(last)s cho lô %(lot)s",
-            first=result.first,
-            last=result.last,
-            lot=lot.lot_code,
-        ),
-        first=result.first,
-        last=result.last,
-        count=result.count,
-    )
-    db.session.commit()
     flash(
         _(
             "Đã kích hoạt %(n)s tem (số %(first)s–%(last)s) cho lô %(lot)s.",
@@ -372,29 +323,18 @@ def void(producer_id: int):
         return _render("traceability/stamps/void.html", acting, form=form)[0]
     last = form.last.data if (form.last.data or "").strip() else form.first.data
     try:
-        result = stamps.void_range(
-            producer_id, form.first.data, last, form.reason.data, acting.user.id
-        )
+        with unit_of_work():
+            result = stamps.void_range(
+                producer_id,
+                form.first.data,
+                last,
+                form.reason.data,
+                acting.user.id,
+                actor_role=acting.role,
+            )
     except DomainError as error:
-        db.session.rollback()
         form.show_errors(error)
         return _render("traceability/stamps/void.html", acting, 422, form=form)
-    _audit(
-        acting,
-        "stamps.void",
-        "stamp",
-        None,
-        _(
-            "Hủy tem số %(first)s–%(last)s: %(reason)s",
-            first=result.first,
-            last=result.last,
-            reason=form.reason.data,
-        ),
-        first=result.first,
-        last=result.last,
-        count=result.count,
-    )
-    db.session.commit()
     flash(
         _(
             "Đã hủy %(n)s tem (số %(first)s–%(last)s).",

@@ -13,6 +13,7 @@ from cooperatives.ocop import valid_certificate
 from core.db import db
 from core.errors import Invalid
 from traceability.models import Stamp, StampRun, StampState
+from traceability.stamps import journal
 from traceability.stamps.codes import pin_key, stamp_pin, stamp_url
 from traceability.stamps.printing.sheet import (
     LabelText,
@@ -87,9 +88,16 @@ def print_run(
     first: Any = None,
     last: Any = None,
     progress: Any = None,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
 ) -> SheetResult:
+    """Sheets of serials first..last of a run; with `actor_role` (a person acting for the
+    producer: PINs were printed) the printing goes into the audit log."""
     a, b = print_range(run, first, last)
     title = f"Chợ Quê — tem {run.first_serial}–{run.last_serial} (#{run.id})"
-    return render_sheets(
+    result = render_sheets(
         run_labels(run, a, b), label_text(run), layout, out, title=title, progress=progress
     )
+    if actor_role is not None:
+        journal.sheets_printed(run, a, b, layout.key, result.labels, actor_id, actor_role)
+    return result
