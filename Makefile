@@ -42,6 +42,7 @@ bench: $(VENV)/.dev compile-translations
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the direction rule (pyproject.toml [tool.importlinter])
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -13,3 +13,16 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(dev_views.bp)
     cli.init_app(app)
+
+    from flask_babel import lazy_gettext as _l
+
+    from core.navigation import add_link
+
+    add_link(app, "site", "accounts.account", _l("Tài khoản"), order=20)
+    add_link(app, "site", "accounts.logout", _l("Đăng xuất"), order=90, method="post")
+    add_link(app, "site.anonymous", "accounts.login", _l("Đăng nhập"), order=10)
+
+    from accounts import demo
+    from core.sample_data import register_demo
+
+    register_demo(app, "accounts", demo.seed_demo, demo.demo_logins)

@@ -28,6 +28,10 @@ def helper_acting_for() -> str | None:
     return name
 
 
+def _on_a_council() -> bool:
+    return bool(current_user.council_seats or current_user.is_platform_admin)
+
+
 def init_app(app: Flask) -> None:
     from cooperatives import cli, models, public_views, views  # noqa: F401
     from cooperatives.ocop import views as ocop_views
@@ -37,6 +41,19 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ocop_views.bp)
     cli.init_app(app)
     app.jinja_env.globals["helper_acting_for"] = helper_acting_for
+
+    from flask_babel import lazy_gettext as _l
+
+    from core.navigation import add_link
+
+    add_link(app, "site", "cooperatives.dashboard", _l("Quản lý"), order=10)
+    add_link(app, "site", "ocop.council_home", _l("Hội đồng OCOP"), order=30, shown=_on_a_council)
+
+    from cooperatives import bench_data, demo
+    from core.sample_data import register_bench_data, register_demo
+
+    register_demo(app, "cooperatives", demo.seed_demo)
+    register_bench_data(app, "cooperatives", bench_data.generate)
 
     from cooperatives.openapi import PATHS, SCHEMAS
     from core.openapi import add_paths

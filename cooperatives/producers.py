@@ -73,7 +73,7 @@ def _digits_only(text: str) -> str:
     return re.sub(r"[\s.]", "", text)
 
 
-def check_producer(data: ProducerData) -> ProducerData:
+def check_producer(data: ProducerData) -> ProducerData:  # noqa: C901, PLR0915 - a flat list of field checks, all errors at once
     """Clean and validate every field; raise Invalid with all field errors at once."""
     errors: dict[str, str] = {}
     out = ProducerData()

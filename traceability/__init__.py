@@ -24,3 +24,24 @@ def init_app(app: Flask) -> None:
 
     add_paths(app, PATHS)
     stamp_cli.init_app(app)
+
+    from flask_babel import lazy_gettext as _l
+
+    from core.navigation import add_link
+
+    add_link(app, "producer.nav", "traceability.batch_list", _l("Lô hàng"), order=20)
+    add_link(app, "producer.nav", "stamps.runs", _l("Tem QR"), order=30)
+    add_link(
+        app,
+        "producer.tiles",
+        "traceability.batch_list",
+        _l("Lô hàng và nhật ký truy xuất"),
+        order=20,
+    )
+    add_link(app, "producer.tiles", "stamps.runs", _l("Tem QR"), order=30)
+
+    from core.sample_data import register_bench_data, register_demo
+    from traceability import bench_data, demo
+
+    register_demo(app, "traceability", demo.seed_demo)
+    register_bench_data(app, "traceability", bench_data.generate)

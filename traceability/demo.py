@@ -8,7 +8,6 @@ never commits (the command does).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,6 +23,7 @@ from traceability.lots.batches import create_batch
 from traceability.lots.events import record_event, time_from_form
 from traceability.lots.recalls import recall_batch
 from traceability.models import Batch
+from traceability.stamps.demo import seed_stamps
 
 CAO_PHONG = "HTX Cam Cao Phong"
 HOUSEHOLD = "Hộ Nguyễn Văn A"
@@ -242,11 +242,5 @@ def seed_demo() -> str:
         _hoang_hoa(household, created)
     db.session.flush()
     summary = f"{len(created)} lô mới ({', '.join(created) or 'đã có đủ'})"
-    try:
-        stamp_demo = importlib.import_module("traceability.stamps.demo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "traceability.stamps.demo":
-            raise
-        return summary
-    stamps = stamp_demo.seed_stamps()
+    stamps = seed_stamps()
     return f"{summary}; tem: {stamps}"

@@ -188,7 +188,7 @@ class Scores:
     c: Decimal | None
 
 
-def check_scores(
+def check_scores(  # noqa: C901 - one check per scoring rule of the decision, in its order
     rule_set: str,
     total: Any = None,
     a: Any = None,

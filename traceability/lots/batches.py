@@ -26,6 +26,7 @@ from core.errors import Conflict, Invalid, NotFound
 from core.gs1 import is_valid_ai_value
 from core.i18n import LOCAL_TZ, local_today
 from core.images import delete_image, store_image
+from core.numbers import parse_id
 from core.places import province, ward
 from core.text import clean, clean_multiline
 from traceability.lots.events import (
@@ -247,64 +248,21 @@ def create_batch(
     code = _check_lot_code(lot_code, errors)
     if "lot_code" not in errors and _lot_code_taken(producer.id, code):
         errors["lot_code"] = _("Mã lô %(code)s đã có; mỗi lô cần một mã riêng.", code=code)
+    day, best, expiry = _check_dates(produced_on, best_before, expires_on, errors)
 
-    day = _parse_date(produced_on, "produced_on", errors)
-    if day is None and "produced_on" not in errors:
-        errors["produced_on"] = _("Vui lòng nhập ngày thu hoạch/sản xuất.")
-    elif day is not None and day > local_today():
-        errors["produced_on"] = _("Ngày thu hoạch không được ở tương lai.")
-    elif day is not None and day < EARLIEST_PRODUCTION:
-        errors["produced_on"] = _("Ngày không hợp lệ.")
-    best = _parse_date(best_before, "best_before", errors)
-    expiry = _parse_date(expires_on, "expires_on", errors)
-    if day is not None:
-        if best is not None and best < day:
-            errors["best_before"] = _("Hạn dùng phải sau ngày thu hoạch/sản xuất.")
-        if expiry is not None and expiry < day:
-            errors["expires_on"] = _("Hạn sử dụng phải sau ngày thu hoạch/sản xuất.")
-    for field, value in (("best_before", best), ("expires_on", expiry)):
-        if value is not None and day is not None and value > day + timedelta(days=365 * 10):
-            errors[field] = _("Hạn quá xa (hơn 10 năm).")
-
-    amount: str | None = None
-    try:
-        amount = normalize_quantity(quantity)
-    except Invalid as exc:
-        errors.update(exc.fields)
-    unit = clean(unit)
-    if unit not in UNITS:
-        errors["unit"] = _("Chọn đơn vị.")
-
-    ward_code, province_code = producer.ward_code, producer.province_code
-    if origin_ward_code not in (None, ""):
-        try:
-            place = ward(int(origin_ward_code))
-        except (TypeError, ValueError):
-            place = None
-        if place is None:
-            errors["origin_ward_code"] = _("Xã/phường không có trong danh sách.")
-        else:
-            ward_code, province_code = place.code, place.province_code
+    amount, unit = _check_amount(quantity, unit, errors)
+    ward_code, province_code = _check_origin(producer, origin_ward_code, errors)
     origin_text = clean(origin_text)
     if len(origin_text) > MAX_ORIGIN_TEXT:
         errors["origin_text"] = _("Tối đa %(n)s ký tự.", n=MAX_ORIGIN_TEXT)
-
     lat = _parse_coordinate(latitude, "latitude", errors)
     lon = _parse_coordinate(longitude, "longitude", errors)
     if (lat is None) != (lon is None) and not {"latitude", "longitude"} & set(errors):
         errors["longitude" if lon is None else "latitude"] = _("Nhập cả vĩ độ và kinh độ.")
 
-    chosen: list[str] = []
-    try:
-        chosen = clean_standards(standards, other_standards)
-    except Invalid as exc:
-        errors.update(exc.fields)
-    inputs_used = clean_multiline(inputs_used)
-    notes = clean_multiline(notes)
-    for field, value in (("inputs_used", inputs_used), ("notes", notes)):
-        if len(value) > MAX_TEXT:
-            errors[field] = _("Tối đa %(n)s ký tự.", n=MAX_TEXT)
-
+    chosen, inputs_used, notes = _check_practices(
+        standards, other_standards, inputs_used, notes, errors
+    )
     parents: list[Batch] = []
     try:
         parents = _load_parents(producer.id, parent_ids)
@@ -347,8 +305,104 @@ def create_batch(
             fields={"lot_code": _("Mã lô đã có.")},
         ) from exc
 
-    when, time_known = _event_time_for(day, produced_at)
-    details: dict[str, Any] = {"quantity": amount, "unit": unit}
+    _first_event(batch, amount, parents, shares, produced_at, created_by_id)
+    audit.record(
+        created_by_id,
+        "batch.create",
+        producer_id=producer.id,
+        actor_role=actor_role,
+        subject_type="batch",
+        subject_id=batch.id,
+        summary=_("Tạo lô %(lot)s (%(product)s)", lot=code, product=product.name_vi),
+        details={"lot_code": code, "parents": [p.id for p in parents]},
+    )
+    return batch
+
+
+def _check_dates(
+    produced_on: Any, best_before: Any, expires_on: Any, errors: dict[str, str]
+) -> tuple[date | None, date | None, date | None]:
+    """Production day (required, not in the future) and the optional best-before and expiry
+    dates (after it, at most ten years on)."""
+    day = _parse_date(produced_on, "produced_on", errors)
+    if day is None and "produced_on" not in errors:
+        errors["produced_on"] = _("Vui lòng nhập ngày thu hoạch/sản xuất.")
+    elif day is not None and day > local_today():
+        errors["produced_on"] = _("Ngày thu hoạch không được ở tương lai.")
+    elif day is not None and day < EARLIEST_PRODUCTION:
+        errors["produced_on"] = _("Ngày không hợp lệ.")
+    best = _parse_date(best_before, "best_before", errors)
+    expiry = _parse_date(expires_on, "expires_on", errors)
+    if day is not None:
+        if best is not None and best < day:
+            errors["best_before"] = _("Hạn dùng phải sau ngày thu hoạch/sản xuất.")
+        if expiry is not None and expiry < day:
+            errors["expires_on"] = _("Hạn sử dụng phải sau ngày thu hoạch/sản xuất.")
+    for field, value in (("best_before", best), ("expires_on", expiry)):
+        if value is not None and day is not None and value > day + timedelta(days=365 * 10):
+            errors[field] = _("Hạn quá xa (hơn 10 năm).")
+    return day, best, expiry
+
+
+def _check_amount(quantity: Any, unit: str, errors: dict[str, str]) -> tuple[str | None, str]:
+    amount: str | None = None
+    try:
+        amount = normalize_quantity(quantity)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    unit = clean(unit)
+    if unit not in UNITS:
+        errors["unit"] = _("Chọn đơn vị.")
+    return amount, unit
+
+
+def _check_practices(
+    standards: Iterable[str],
+    other_standards: str | Iterable[str],
+    inputs_used: str,
+    notes: str,
+    errors: dict[str, str],
+) -> tuple[list[str], str, str]:
+    """Standards followed, inputs used (fertiliser, feed…) and notes, cleaned and bounded."""
+    chosen: list[str] = []
+    try:
+        chosen = clean_standards(standards, other_standards)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    inputs_used = clean_multiline(inputs_used)
+    notes = clean_multiline(notes)
+    for field, value in (("inputs_used", inputs_used), ("notes", notes)):
+        if len(value) > MAX_TEXT:
+            errors[field] = _("Tối đa %(n)s ký tự.", n=MAX_TEXT)
+    return chosen, inputs_used, notes
+
+
+def _check_origin(
+    producer: Producer, origin_ward_code: Any, errors: dict[str, str]
+) -> tuple[int | None, int | None]:
+    """The ward (and its province) the lot comes from: the producer's unless one is chosen."""
+    ward_code, province_code = producer.ward_code, producer.province_code
+    if origin_ward_code not in (None, ""):
+        code = parse_id(origin_ward_code)
+        place = ward(code) if code is not None else None
+        if place is None:
+            errors["origin_ward_code"] = _("Xã/phường không có trong danh sách.")
+        else:
+            ward_code, province_code = place.code, place.province_code
+    return ward_code, province_code
+
+
+def _first_event(
+    batch: Batch,
+    amount: str,
+    parents: Sequence[Batch],
+    shares: Mapping[int, tuple[str | None, str | None]],
+    produced_at: datetime | None,
+    recorded_by_id: int | None,
+) -> None:
+    """A new lot's first event: harvesting (or production), or transforming from its parents."""
+    when, time_known = _event_time_for(batch.produced_on, produced_at)
+    details: dict[str, Any] = {"quantity": amount, "unit": batch.unit}
     if not time_known:
         details["time_known"] = False
     if parents:
@@ -361,22 +415,11 @@ def create_batch(
         lock_batch(batch.id),
         kind,
         event_time=when,
-        location_ward_code=ward_code,
-        location_text=origin_text,
+        location_ward_code=batch.origin_ward_code,
+        location_text=batch.origin_text,
         details=details,
-        recorded_by_id=created_by_id,
+        recorded_by_id=recorded_by_id,
     )
-    audit.record(
-        created_by_id,
-        "batch.create",
-        producer_id=producer.id,
-        actor_role=actor_role,
-        subject_type="batch",
-        subject_id=batch.id,
-        summary=_("Tạo lô %(lot)s (%(product)s)", lot=code, product=product.name_vi),
-        details={"lot_code": code, "parents": [p.id for p in parents]},
-    )
-    return batch
 
 
 def _parent_shares(
