@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from cooperatives import signals
 from cooperatives.access import Acting
 from cooperatives.labels import UNITS
 from cooperatives.models import OcopCategory, Product, ProductImage, ProductStatus, Variant
@@ -230,6 +231,7 @@ def set_status(acting: Acting, product: Product, status: str) -> Product:
         raise Invalid(
             _l("Cần ít nhất một quy cách đang bán (có giá) trước khi đăng bán."), code="no_variant"
         )
+    previous = product.status
     product.status = status
     product.updated_by_id = acting.user.id
     if status == ProductStatus.PUBLISHED and product.published_at is None:
@@ -244,6 +246,16 @@ def set_status(acting: Acting, product: Product, status: str) -> Product:
         {"name": product.name_vi, "status": status},
     )
     db.session.flush()
+    news = {
+        "product_id": product.id,
+        "producer_id": product.producer_id,
+        "status": status,
+        "by_id": acting.user.id,
+    }
+    if previous == ProductStatus.PUBLISHED:
+        signals.product_unpublished.send(signals.SENDER, **news)
+    if status == ProductStatus.ARCHIVED:
+        signals.product_archived.send(signals.SENDER, **news)
     return product
 
 

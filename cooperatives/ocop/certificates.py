@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from accounts import audit
 from accounts.models import User
+from cooperatives import signals
 from cooperatives.access import MANAGERS, Acting
 from cooperatives.models import (
     CertificateStatus,
@@ -296,6 +297,14 @@ def expire_lapsed(today: date | None = None) -> int:
             details={"valid_until": certificate.valid_until.isoformat()},
         )
     db.session.flush()
+    for certificate in lapsed:
+        signals.certificate_lapsed.send(
+            signals.SENDER,
+            certificate_id=certificate.id,
+            product_id=certificate.product_id,
+            producer_id=certificate.producer_id,
+            valid_until=certificate.valid_until,
+        )
     return len(lapsed)
 
 

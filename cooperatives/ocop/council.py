@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from accounts import audit
 from accounts.models import CouncilLevel, CouncilSeat, User
+from cooperatives import signals
 from cooperatives.models import (
     CertificateStatus,
     OcopCertificate,
@@ -223,5 +224,13 @@ def revoke_certificate(user: User | None, certificate_id: int, reason: Any) -> O
             reason=text,
         ),
         details={"reason": text, "previous_status": previous},
+    )
+    signals.certificate_revoked.send(
+        signals.SENDER,
+        certificate_id=certificate.id,
+        product_id=certificate.product_id,
+        producer_id=certificate.producer_id,
+        reason=text,
+        revoked_by_id=scope.user.id,
     )
     return certificate
