@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -19,6 +19,7 @@ from core import places
 from core.errors import NotFound
 from core.i18n import current_locale
 from core.images import variant_size
+from core.urls import public_url
 
 bp = Blueprint("catalog", __name__)
 DESCRIPTION_MAX = 200
@@ -26,7 +27,7 @@ DESCRIPTION_MAX = 200
 
 def absolute(path: str) -> str:
     """An absolute URL on the public host (Zalo/Facebook previews need one)."""
-    return current_app.config["PUBLIC_BASE_URL"] + path
+    return public_url(path)
 
 
 def media_url(key: str, variant: str = "card") -> str:

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 
+from core.urls import public_url
+
 PROBLEM = {
     "description": "RFC 9457 problem details",
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -50,7 +52,7 @@ def document() -> dict[str, Any]:
                 "ever added. Partner write access uses `Authorization: Bearer cq_…` keys."
             ),
         },
-        "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
+        "servers": [{"url": public_url()}],
         "paths": dict(sorted(registry["paths"].items())),
         "components": {
             "schemas": schemas,

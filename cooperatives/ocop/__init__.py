@@ -5,6 +5,7 @@ The public API is re-exported here: `from cooperatives import ocop; ocop.valid_c
 """
 
 from cooperatives.ocop.certificates import (
+    best_first,
     certificate_details,
     certificates_of,
     evaluations_of,
@@ -16,6 +17,7 @@ from cooperatives.ocop.certificates import (
     revoked,
     valid_certificate,
     valid_certificates,
+    valid_on,
 )
 from cooperatives.ocop.council import (
     CouncilScope,
@@ -72,6 +74,7 @@ __all__ = [
     "RatingLevel",
     "Scores",
     "add_months",
+    "best_first",
     "certificate_details",
     "certificate_for_council",
     "certificate_state",
@@ -100,6 +103,7 @@ __all__ = [
     "submit_for_evaluation",
     "valid_certificate",
     "valid_certificates",
+    "valid_on",
     "valid_until_for",
     "withdraw_evaluation",
 ]

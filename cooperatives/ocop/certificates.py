@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from accounts import audit
 from accounts.models import User
@@ -42,6 +42,25 @@ from core.i18n import local_today
 # --------------------------------------------------------------------------- certificates
 
 
+def valid_on(today: Any) -> Any:
+    """The certificate-validity rule, defined once as SQL (the scan page's one statement uses it
+    too): recorded as valid, signed on or before `today`, not lapsed. `today` is a date or a
+    bind parameter; a certificate whose validity ended shows no stars from the next day on,
+    whether or not `flask ocop expire` has marked it yet."""
+    c = OcopCertificate.__table__.c
+    return and_(
+        c.status == CertificateStatus.VALID.value,
+        c.valid_until >= today,
+        c.decision_date <= today,  # not in force before it is signed
+    )
+
+
+def best_first() -> tuple[Any, ...]:
+    """Which of several valid certificates a product shows: most stars, then the latest."""
+    c = OcopCertificate.__table__.c
+    return (c.stars.desc(), c.decision_date.desc(), c.id.desc())
+
+
 def valid_certificates(
     product_ids: Iterable[int], today: date | None = None
 ) -> dict[int, OcopCertificate]:
@@ -52,13 +71,8 @@ def valid_certificates(
     today = today or local_today()
     rows = db.session.scalars(
         select(OcopCertificate)
-        .where(
-            OcopCertificate.product_id.in_(ids),
-            OcopCertificate.status == CertificateStatus.VALID,
-            OcopCertificate.valid_until >= today,
-            OcopCertificate.decision_date <= today,  # not in force before it is signed
-        )
-        .order_by(OcopCertificate.stars.desc(), OcopCertificate.decision_date.desc())
+        .where(OcopCertificate.product_id.in_(ids), valid_on(today))
+        .order_by(*best_first())
     )
     best: dict[int, OcopCertificate] = {}
     for certificate in rows:

@@ -19,6 +19,7 @@ from cooperatives.models import (
     OcopEvaluation,
     Producer,
 )
+from cooperatives.ocop.certificates import valid_on
 from cooperatives.ocop.rules import MAX_REASON, OPEN_EVALUATION, RatingLevel, check_text
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
@@ -168,12 +169,7 @@ def province_statistics(province_code: int, today: date | None = None) -> Provin
     rows = db.session.execute(
         select(OcopCertificate.product_id, OcopCertificate.stars, Producer.ward_code)
         .join(Producer, Producer.id == OcopCertificate.producer_id)
-        .where(
-            Producer.province_code == province_code,
-            OcopCertificate.status == CertificateStatus.VALID,
-            OcopCertificate.valid_until >= today,
-            OcopCertificate.decision_date <= today,  # not in force before it is signed
-        )
+        .where(Producer.province_code == province_code, valid_on(today))
     )
     best: dict[int, tuple[int, int]] = {}
     for product_id, stars, ward_code in rows:

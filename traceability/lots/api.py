@@ -19,6 +19,7 @@ from cooperatives.models import Product, ProductStatus
 from core.db import db
 from core.errors import NotFound
 from core.gs1 import digital_link
+from core.urls import public_url
 from traceability.lots import batches, epcis, events
 from traceability.models import Batch
 
@@ -113,7 +114,7 @@ def batch_json(batch_id: int):
             "id": product.id,
             "name": product.name_vi,
             "gtin": product.gtin,
-            "digital_link": digital_link(epcis.base_url(), product.gtin, lot=batch.lot_code)
+            "digital_link": digital_link(public_url(), product.gtin, lot=batch.lot_code)
             if product.gtin
             else None,
         },

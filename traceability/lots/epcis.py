@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app
 from sqlalchemy import select
 
 from cooperatives.models import Product
@@ -22,13 +21,13 @@ from core.db import db, utcnow
 from core.errors import NotFound
 from core.gs1 import digital_link
 from core.places import province, ward
+from core.urls import public_url
 from traceability.lots.batches import origin_line
 from traceability.lots.events import EXT, UNITS, EventKind, local_event_time, utc_iso
 from traceability.models import Batch, BatchInput, TraceEvent
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 MEDIA_TYPE = "application/ld+json"
-GS1_RESOLVER = "https://id.gs1.org"
 MDA_NAME = "urn:epcglobal:cbv:mda#name"
 VTYPE_LOCATION = "urn:epcglobal:epcis:vtype:BusinessLocation"
 VTYPE_CLASS = "urn:epcglobal:epcis:vtype:EPCClass"
@@ -48,23 +47,19 @@ _DETAIL_FIELDS = {
 }
 
 
-def base_url() -> str:
-    return (current_app.config.get("PUBLIC_BASE_URL") or GS1_RESOLVER).rstrip("/")
-
-
 def extension_namespace() -> str:
-    return f"{base_url()}/ns/epcis/"
+    return f"{public_url()}/ns/epcis/"
 
 
 def lot_uri(batch: Batch, product: Product) -> str:
     """The class-level identifier of a lot."""
     if product.gtin:
-        return digital_link(base_url(), product.gtin, lot=batch.lot_code)
-    return f"{base_url()}/id/producer/{batch.producer_id}/lot/{quote(batch.lot_code, safe='')}"
+        return digital_link(public_url(), product.gtin, lot=batch.lot_code)
+    return f"{public_url()}/id/producer/{batch.producer_id}/lot/{quote(batch.lot_code, safe='')}"
 
 
 def place_uri(ward_code: int) -> str:
-    return f"{base_url()}/id/ward/{ward_code}"
+    return f"{public_url()}/id/ward/{ward_code}"
 
 
 def _number(value: str | Decimal) -> int | float:

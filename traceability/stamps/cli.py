@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from core.db import db, unit_of_work
 from core.errors import DomainError
+from core.urls import public_url
 from traceability import stamps
 from traceability.models import StampRun
 from traceability.stamps import printing
@@ -133,7 +134,7 @@ def sample() -> None:
     from traceability.stamps.demo import sample_stamps
 
     found = sample_stamps()
-    base = current_app.config["PUBLIC_BASE_URL"]
+    base = public_url()
     for state in ("active", "not-activated", "void", "recalled"):
         stamp = found.get(state)
         if stamp is None:

@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from core.gs1 import digital_link
-from traceability.models import Stamp, StampRun
+from core.numbers import is_ascii_digits
+from core.urls import public_url
+from traceability.models import StampRun
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
 CODE_LENGTH = 13  # 31**13 ≈ 2**64.4 codes
@@ -107,10 +109,11 @@ def pin_hash(code: str, pin: str, key: bytes | None = None) -> str:
     return hmac.new(key or pin_key(), message, hashlib.sha256).hexdigest()
 
 
-def pin_matches(stamp: Stamp, pin: str) -> bool:
-    if stamp.pin_hash is None or not pin.isdigit() or len(pin) != PIN_DIGITS:
+def pin_matches(code: str, stored_hash: str | None, pin: str) -> bool:
+    """Whether `pin` is the PIN printed under the stamp `code` whose hash is `stored_hash`."""
+    if stored_hash is None or len(pin) != PIN_DIGITS or not is_ascii_digits(pin):
         return False
-    return hmac.compare_digest(stamp.pin_hash, pin_hash(stamp.code, pin))
+    return hmac.compare_digest(stored_hash, pin_hash(code, pin))
 
 
 # ------------------------------------------------------------------------------------- URLs
@@ -144,7 +147,17 @@ def stamp_dl_url(base_url: str, gtin14: str, lot: str, serial: int) -> str:
 
 def stamp_url(run: StampRun, serial: int, code: str, base_url: str | None = None) -> str:
     """The exact text a stamp's QR encodes (fixed when its run is ordered)."""
-    base = base_url or current_app.config["PUBLIC_BASE_URL"]
+    base = base_url or public_url()
     if run.dl_gtin and run.dl_lot:
         return stamp_dl_url(base, run.dl_gtin, run.dl_lot, serial)
     return code_url(base, code)
+
+
+def canonical_url(
+    code: str, serial: int, dl_gtin: str | None, dl_lot: str | None, *, via: str
+) -> str:
+    """The one canonical address of a stamp's page: its GS1 Digital Link when the stamp was
+    reached through one and printed with one, else /s/<code> (lower case, as url_for builds)."""
+    if via == "dl" and dl_gtin and dl_lot:
+        return digital_link(public_url(), dl_gtin, dl_lot, str(serial))
+    return public_url(f"/s/{code}")

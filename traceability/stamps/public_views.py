@@ -10,14 +10,12 @@ Browsers get HTML (phone-first, no JavaScript); `Accept: application/ld+json` or
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
@@ -26,20 +24,20 @@ from flask import (
 from flask_babel import gettext as _
 from limits import parse as parse_limit
 
-from cooperatives.models import OcopCertificate, Product
 from cooperatives.ocop import valid_certificate
 from core import i18n
-from core.db import db, unit_of_work, utcnow
+from core.db import unit_of_work
 from core.errors import NotFound
 from core.gs1 import digital_link
 from core.security import limiter
-from traceability.models import Batch, BatchStatus, Stamp
-from traceability.stamps import resolver, scan_cache, scans
+from core.urls import public_url
+from traceability.models import Batch
+from traceability.stamps import linked_data, resolver, scans
 from traceability.stamps.codes import normalize_code
 from traceability.stamps.forms import PinForm
+from traceability.stamps.reading import UNKNOWN, ScanContext, StampReading, lot_of, read_stamp
 from traceability.stamps.scan_page import (
     NO_STORE,
-    base_url,
     epcis_path,
     html_stamp_response,
     lang_link,
@@ -56,6 +54,7 @@ SCAN_COUNT_LIMIT = parse_limit("120/minute")  # beyond this pages still show but
 PIN_LIMIT_PER_ADDRESS = "10/minute;50/day"
 PIN_LIMIT_PER_STAMP = "5/minute;20/day"
 LINKSET = resolver.LINKSET_TYPE
+JSONLD = "application/ld+json"
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -116,206 +115,48 @@ def _pin_stamp_key() -> str:
 # ------------------------------------------------------------------------- the stamp page
 
 
-@dataclass
-class StampView:
-    verdict: scans.Verdict
-    stamp: Stamp | None = None
-    summary: Any = None  # TraceSummary when the stamp is active
-    certificate: OcopCertificate | None = None
-    tally: scans.ScanTally | None = None
-    link: str = ""  # the URL printed in its QR (canonical address of this page)
-
-
-def _stamp_view(stamp: Stamp | None, *, via: str) -> StampView:
-    """The stamp as machines get it (JSON-LD, linkset): read only, never counted."""
-    if stamp is None:
-        return StampView(scans.Verdict.UNKNOWN)
-    batch = db.session.get(Batch, stamp.batch_id) if stamp.batch_id else None
-    verdict = scans.verdict_of(stamp, batch)
-    counted = scans.with_copy_warning(
-        stamp.id, scans.tally(stamp), int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
-    )
-    view = StampView(verdict=verdict, stamp=stamp, tally=counted)
-    if verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED) and batch is not None:
-        from traceability.lots.batches import trace_summary
-
-        view.summary = trace_summary(batch.id)
-        view.certificate = valid_certificate(batch.product_id)
-    return view
-
-
-def _canonical(stamp: Stamp | None, via: str) -> str:
-    if stamp is None:
-        return ""
-    if via == "dl" and stamp.run.dl_gtin and stamp.run.dl_lot:
-        return digital_link(base_url(), stamp.run.dl_gtin, stamp.run.dl_lot, str(stamp.serial))
-    return f"{base_url()}/s/{stamp.code}"
-
-
-def _stamp_jsonld(view: StampView) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "@context": {"@vocab": "https://schema.org/", "gs1": resolver.GS1_VOC},
-        "@type": "IndividualProduct",
-    }
-    stamp = view.stamp
-    if stamp is None:
-        body["additionalProperty"] = [_property("stampVerdict", view.verdict.value)]
-        return body
-    body["@id"] = view.link
-    body["serialNumber"] = str(stamp.serial)
-    body["identifier"] = stamp.code
-    properties = [_property("stampVerdict", view.verdict.value)]
-    if view.tally is not None:
-        properties.append(_property("scanCount", view.tally.count))
-        if view.tally.first_at:
-            properties.append(_property("firstScannedAt", view.tally.first_at.isoformat()))
-        properties.append(_property("copyWarning", view.tally.copy_warning))
-    if view.summary is not None:
-        lot = _lot_fields(view.summary, view.certificate)
-        properties += lot.pop("additionalProperty", [])
-        body.update(lot)
-    body["additionalProperty"] = properties
-    return body
-
-
-def _property(name: str, value: Any) -> dict[str, Any]:
-    return {"@type": "PropertyValue", "propertyID": name, "value": value}
-
-
-def _lot_fields(summary: Any, certificate: OcopCertificate | None) -> dict[str, Any]:
-    batch, product, producer = summary.batch, summary.product, summary.producer
-    node = resolver.product_node(product, producer, base_url())
-    fields: dict[str, Any] = {
-        "name": product.name_vi,
-        "isVariantOf": node,
-        "manufacturer": node["manufacturer"],
-        "gs1:hasBatchLotNumber": batch.lot_code,
-        "productionDate": batch.produced_on.isoformat(),
-        "countryOfOrigin": {"@type": "Country", "name": "VN"},
-        "subjectOf": {
-            "@type": "Dataset",
-            "name": "EPCIS 2.0",
-            "encodingFormat": "application/ld+json",
-            "url": base_url() + epcis_path(batch.id),
-        },
-    }
-    if product.gtin:
-        fields["gtin"] = product.gtin
-    if batch.best_before:
-        fields["gs1:bestBeforeDate"] = batch.best_before.isoformat()
-    if batch.expires_on:
-        fields["gs1:expirationDate"] = batch.expires_on.isoformat()
-    if summary.origin_text:
-        fields["gs1:productionLocation"] = summary.origin_text
-    if summary.standards:
-        fields["gs1:certificationStandard"] = list(summary.standards)
-    if certificate is not None:
-        fields["hasCertification"] = {
-            "@type": "Certification",
-            "name": f"OCOP {certificate.stars}★",
-            "certificationIdentification": certificate.decision_number,
-            "issuedBy": {"@type": "Organization", "name": certificate.issuing_authority},
-            "expires": certificate.valid_until.isoformat(),
-        }
-    if summary.recalled:
-        fields["additionalProperty"] = [
-            _property("recalled", True),
-            _property("recallReason", summary.recall_reason or ""),
-        ]
-    return fields
-
-
-def _links(anchor: str, product: Product | None, batch_id: int | None) -> dict[str, Any]:
-    links: dict[str, list[dict[str, Any]]] = {
-        "defaultLink": [{"href": anchor, "type": "text/html", "hreflang": ["vi", "en"]}]
-    }
-    if product is not None:
-        links["pip"] = [
-            {
-                "href": base_url() + product_path(product),
-                "type": "text/html",
-                "title": product.name_vi,
-                "hreflang": ["vi"],
-            }
-        ]
-    if batch_id is not None:
-        links["epcis"] = [
-            {"href": base_url() + epcis_path(batch_id), "type": "application/ld+json"}
-        ]
-        links["traceability"] = [{"href": anchor, "type": "text/html"}]
-    return resolver.linkset(anchor, links)
-
-
-def _stamp_response(
-    stamp: Stamp | None,
-    *,
-    via: str,
-    pin_form: PinForm | None = None,
-    pin_result: scans.PinResult | None = None,
-    status: int | None = None,
-):
-    """Machines' answer (JSON-LD or linkset, never counted); browsers go through
-    `html_stamp_response`."""
-    fmt = _format()
-    view = _stamp_view(stamp, via=via)
-    view.link = _canonical(stamp, via)
-    code = 404 if stamp is None else (status or 200)
-    if fmt == "jsonld":
-        response = _json(_stamp_jsonld(view), "application/ld+json", code)
-    else:
-        product = view.summary.product if view.summary else None
-        batch_id = view.summary.batch.id if view.summary else None
-        response = _json(_links(view.link or request.base_url, product, batch_id), LINKSET, code)
-    response.headers["Cache-Control"] = NO_STORE
-    return response
+def _read(
+    fmt: str, *, via: str, code: str | None = None, stamp_id: int | None = None
+) -> StampReading:
+    """The one scan path for this request: a person's GET of the page counts as a scan (not a
+    HEAD from a link checker, a chat app's preview or a bot, nor past the per-address limit);
+    the counted scan is its own unit of work, committed before anything slow happens."""
+    scan = None
+    if fmt == "html" and request.method == "GET" and (code or stamp_id):
+        client = scans.browser_family(request.user_agent.string)
+        if client != "bot" and _count_allowed():
+            scan = ScanContext(scans.coarse_network(request.remote_addr), client)
+    today = i18n.local_today()
+    if scan is None:
+        return read_stamp(today=today, via=via, code=code, stamp_id=stamp_id)
+    with unit_of_work():
+        return read_stamp(today=today, via=via, code=code, stamp_id=stamp_id, scan=scan)
 
 
 def _respond(
+    reading: StampReading,
+    fmt: str,
     *,
-    code: str | None = None,
-    stamp: Stamp | None = None,
-    via: str,
     pin_form: PinForm | None = None,
     pin_result: scans.PinResult | None = None,
     status: int | None = None,
 ) -> Response:
-    """The stamp page in the format asked for; browsers' pages never load ORM objects."""
-    if _format() != "html":
-        if stamp is None and code is not None:
-            stamp = scans.find_by_code(code)
-        return _stamp_response(
-            stamp, via=via, pin_form=pin_form, pin_result=pin_result, status=status
+    """The stamp in the format asked for, from what was read once."""
+    if fmt == "html":
+        return html_stamp_response(
+            reading, i18n.local_today(), pin_form=pin_form, pin_result=pin_result, status=status
         )
-    today = i18n.local_today()
-    key: dict[str, Any] = {}
-    if stamp is not None:
-        key["stamp_id"] = stamp.id
-    elif code is not None and (normalized := normalize_code(code)) is not None:
-        key["code"] = normalized
-    facts = None
-    if key:
-        client = scans.browser_family(request.user_agent.string)
-        count = (
-            request.method == "GET"  # HEAD: link checkers
-            and pin_form is None
-            and client != "bot"  # chat apps' link previews
-            and _count_allowed()
-        )
-        if count:  # one UPDATE … RETURNING counts the scan and reads the page's facts
-            with unit_of_work():  # the scan is recorded before anything slow happens
-                facts = scan_cache.count_scan(
-                    today=today,
-                    now=utcnow(),
-                    network=scans.coarse_network(request.remote_addr),
-                    client=client,
-                    via=via,
-                    **key,
-                )
-        else:
-            facts = scan_cache.stamp_facts(today=today, **key)
-    return html_stamp_response(
-        facts, today, via=via, pin_form=pin_form, pin_result=pin_result, status=status
-    )
+    summary, certificate = lot_of(reading.facts) if reading.has_lot else (None, None)
+    code = 404 if reading.facts is None else (status or 200)
+    if fmt == "jsonld":
+        response = _json(linked_data.stamp_jsonld(reading, summary, certificate), JSONLD, code)
+    else:
+        product = summary.product if summary else None
+        batch_id = summary.batch.id if summary else None
+        anchor = reading.link or request.base_url
+        response = _json(linked_data.links(anchor, product, batch_id), LINKSET, code)
+    response.headers["Cache-Control"] = NO_STORE
+    return response
 
 
 @bp.get("/s")
@@ -323,7 +164,7 @@ def lookup():
     """A typed code (form on the 'not found' page) → its stamp page."""
     code = normalize_code(request.args.get("code"))
     if code is None:
-        return _respond(via="code")
+        return _respond(UNKNOWN, _format())
     return redirect(url_for("scan.stamp", code=code), code=303)
 
 
@@ -331,7 +172,8 @@ def lookup():
 @bp.get("/s/<code>")  # registered first: url_for builds the lower-case address
 @limiter.limit(SCAN_PAGE_LIMIT)
 def stamp(code: str):
-    return _respond(code=code[:40], via="code")
+    fmt = _format()
+    return _respond(_read(fmt, via="code", code=normalize_code(code[:40])), fmt)
 
 
 @bp.post("/S/<code>/pin")
@@ -339,17 +181,16 @@ def stamp(code: str):
 @limiter.limit(PIN_LIMIT_PER_ADDRESS)
 @limiter.limit(PIN_LIMIT_PER_STAMP, key_func=_pin_stamp_key)
 def pin(code: str):
-    stamp = scans.find_by_code(code[:40])
+    fmt = _format()
+    reading = _read(fmt, via="code", code=normalize_code(code[:40]))
     form = PinForm()
-    if stamp is None:
-        return _respond(via="code")
+    if reading.facts is None:
+        return _respond(reading, fmt)
     if not form.validate():
-        return _respond(stamp=stamp, via="code", pin_form=form, status=422)
-    recalled = stamp.batch is not None and stamp.batch.status == BatchStatus.RECALLED
+        return _respond(reading, fmt, pin_form=form, status=422)
     with unit_of_work():
-        result = scans.check_pin(stamp, form.pin.data, recalled=recalled)
-
-    return _respond(stamp=stamp, via="code", pin_form=PinForm(formdata=None), pin_result=result)
+        result = scans.check_pin(reading.facts.id, form.pin.data, recalled=reading.recalled)
+    return _respond(reading, fmt, pin_form=PinForm(formdata=None), pin_result=result)
 
 
 # --------------------------------------------------------------------------- the resolver
@@ -365,15 +206,16 @@ def digital_link_page(rest: str):
     gtin_path = digital_link("", link.gtin14)
     lot_batch = resolver.find_lot(found, link.gtin14, link.lot) if link.lot else None
     if link.serial is not None:
-        stamp = scans.find_by_digital_link(link.gtin14, link.serial, link.lot)
-        if stamp is None:
+        stamp_id = scans.find_by_digital_link(link.gtin14, link.serial, link.lot)
+        if stamp_id is None:
             target = digital_link("", link.gtin14, link.lot) if lot_batch else gtin_path
             return _see_other(target)
-        return _respond(stamp=stamp, via="dl")
+        fmt = _format()
+        return _respond(_read(fmt, via="dl", stamp_id=stamp_id), fmt)
     if link.lot is not None:
         if lot_batch is None:
             return _see_other(gtin_path)
-        return _lot_response(lot_batch, digital_link(base_url(), link.gtin14, link.lot))
+        return _lot_response(lot_batch, digital_link(public_url(), link.gtin14, link.lot))
     return _gtin_response(found, link.gtin14)
 
 
@@ -395,10 +237,10 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
             "@type": "Product",
             "@id": anchor,
         }
-        body.update(_lot_fields(summary, certificate))
+        body.update(linked_data.lot_fields(summary, certificate))
         response = _json(body, "application/ld+json")
     elif fmt == "linkset":
-        response = _json(_links(anchor, summary.product, batch.id), LINKSET)
+        response = _json(linked_data.links(anchor, summary.product, batch.id), LINKSET)
     else:
         html = render_template(
             "traceability/scan/lot.html",
@@ -419,14 +261,14 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
 
 def _gtin_response(found: resolver.Resolution, gtin14: str) -> Response:
     product = found.product
-    anchor = digital_link(base_url(), gtin14)
+    anchor = digital_link(public_url(), gtin14)
     fmt = _format()
     if fmt == "jsonld" and product is not None:
         body = {"@context": "https://schema.org/"}
-        body.update(resolver.product_node(product, product.producer, base_url()))
+        body.update(resolver.product_node(product, product.producer, public_url()))
         return _json(body, "application/ld+json")
     if fmt == "linkset":
-        return _json(_links(anchor, product, None), LINKSET)
+        return _json(linked_data.links(anchor, product, None), LINKSET)
     if product is None:
         raise NotFound(_("Sản phẩm mang mã GTIN %(gtin)s không còn được bán.", gtin=gtin14))
     return _see_other(product_path(product))

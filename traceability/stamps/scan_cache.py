@@ -1,6 +1,7 @@
-"""The scan page's fast path: one statement reads a stamp and the version of everything its
-page shows; the lot's part of the page (product, producer, OCOP stars, facts, journey,
-lineage, photos) is rendered once per version and kept in a small per-process cache.
+"""The scan page's facts: one statement reads a stamp and the version of everything its page
+shows (run pre-compiled, core.compiled_sql); the lot's part of the page (product, producer,
+OCOP stars, facts, journey, lineage, photos) is rendered once per version and kept in a small
+per-process cache (core.fragment_cache).
 
 Never stale: the version tuple holds every value whose change alters that part of the page —
 the lot's status, recall time and chain head (a new event changes the head), the product's and
@@ -12,20 +13,20 @@ reads the version afresh; only the HTML built from it is reused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from threading import Lock
 from typing import Any, NamedTuple
-from weakref import WeakKeyDictionary
 
-from flask import Flask, current_app
+from flask import Flask
 from markupsafe import Markup
 from sqlalchemy import Date, bindparam, case, func, or_, select, update
 
-from cooperatives.models import CertificateStatus, OcopCertificate, Producer, Product
-from core.db import db
+from cooperatives import ocop
+from cooperatives.models import OcopCertificate, Producer, Product
+from core.compiled_sql import compiled, session_cursor
+from core.fragment_cache import FragmentCache, app_cache
 from traceability.models import Batch, BatchImage, BatchInput, Stamp, StampRun
 from traceability.stamps import scans
 
@@ -80,16 +81,11 @@ def _facts_columns() -> tuple[Any, ...]:
             query = query.select_from(source)
         return query.where(*where).correlate(s).scalar_subquery()
 
-    certificate = (  # same rule and order as cooperatives.ocop.valid_certificates
+    certificate = (  # the rule and order of cooperatives.ocop.valid_certificates, shared
         select(c.c.id)
         .select_from(b.join(c, c.c.product_id == b.c.product_id))
-        .where(
-            lot,
-            c.c.status == CertificateStatus.VALID.value,
-            c.c.valid_until >= today,
-            c.c.decision_date <= today,
-        )
-        .order_by(c.c.stars.desc(), c.c.decision_date.desc(), c.c.id.desc())
+        .where(lot, ocop.valid_on(today))
+        .order_by(*ocop.best_first())
         .limit(1)
         .correlate(s)
         .scalar_subquery()
@@ -151,79 +147,11 @@ def _key(code: str | None, stamp_id: int | None) -> tuple[str, Any]:
     return ("code", code) if code is not None else ("id", stamp_id)
 
 
-class RawStatement:
-    """A Core statement compiled once for a dialect and run on the DBAPI cursor of the
-    session's connection (same transaction; parameters bound by the driver, converted by the
-    statement's own bind and result processors). Compiling and caching a statement with
-    twenty sub-queries costs more per request than running it."""
-
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.names = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self.processors = dict(compiled._bind_processors)
-        constants = compiled.construct_params(_check=False)
-        self.constants = {
-            name: self.processors[name](value) if name in self.processors else value
-            for name, value in constants.items()
-            if value is not None
-        }
-        self.results = tuple(
-            column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns
-        )
-
-    def execute(self, cursor: Any, values: dict[str, Any]) -> Any:
-        params = dict(self.constants)
-        processors = self.processors
-        for name, value in values.items():
-            processor = processors.get(name)
-            params[name] = processor(value) if processor is not None else value
-        if self.names is not None:
-            cursor.execute(self.sql, tuple([params[name] for name in self.names]))
-        else:
-            cursor.execute(self.sql, params)
-
-    def row(self, cursor: Any) -> tuple[Any, ...] | None:
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self.results, row, strict=True)
-        )
-
-
-_RAW: WeakKeyDictionary[Any, dict[str, RawStatement]] = WeakKeyDictionary()
-_RAW_LOCK = Lock()
-
-
-class _Cursor(NamedTuple):
-    dialect: Any
-    cursor: Any
-
-
-def _cursor() -> _Cursor:
-    """A DBAPI cursor of the session's connection (its transaction begun if need be)."""
-    connection = db.session.connection()
-    return _Cursor(connection.dialect, connection.connection.cursor())
-
-
-def _raw(dialect: Any, name: str, build: Callable[[], Any]) -> RawStatement:
-    """The statement compiled once for this dialect."""
-    statements = _RAW.get(dialect)
-    statement = statements.get(name) if statements is not None else None
-    if statement is None:
-        statement = RawStatement(build(), dialect)
-        with _RAW_LOCK:
-            _RAW.setdefault(dialect, {})[name] = statement
-    return statement
-
-
 def stamp_facts(
     *, today: date, code: str | None = None, stamp_id: int | None = None
 ) -> StampFacts | None:
     """The stamp with this (normalised) code or id, or None. One SELECT."""
-    dialect, cursor = _cursor()
+    dialect, cursor = session_cursor()
     try:
         return _read_facts(dialect, cursor, today, code, stamp_id)
     finally:
@@ -234,7 +162,7 @@ def _read_facts(
     dialect: Any, cursor: Any, today: date, code: str | None, stamp_id: int | None
 ) -> StampFacts | None:
     by, key = _key(code, stamp_id)
-    statement = _raw(dialect, "facts-" + by, lambda: _facts_statement(by))
+    statement = compiled(dialect, "facts-" + by, lambda: _facts_statement(by))
     statement.execute(cursor, {"key": key, "today": today})
     return _facts(statement.row(cursor))
 
@@ -250,20 +178,20 @@ def count_scan(
     stamp_id: int | None = None,
 ) -> StampFacts | None:
     """Read the stamp's facts, count one scan with one UPDATE … RETURNING (atomic in SQL: no
-    lost update under concurrent scans) and add its row (the same INSERT as
-    `scans.log_scan`): three statements on one cursor, in the session's transaction; the
+    lost update under concurrent scans) and add its row: three statements on one cursor, in
+    the session's transaction; the
     caller commits. The facts carry the counts after the scan. None for an unknown stamp."""
-    dialect, cursor = _cursor()
+    dialect, cursor = session_cursor()
     try:
         facts = _read_facts(dialect, cursor, today, code, stamp_id)
         if facts is None:
             return None
-        statement = _raw(dialect, "count", _count_statement)
+        statement = compiled(dialect, "count", _count_statement)
         statement.execute(cursor, {"stamp": facts.id, "now": now})
         row = statement.row(cursor)
         cursor.fetchall()  # drain: the UPDATE completes before the next statement runs
         assert row is not None  # read in this transaction; stamps are never deleted
-        statement = _raw(dialect, "scan-row", lambda: scans.scan_statements()[1])
+        statement = compiled(dialect, "scan-row", scans.scan_row_statement)
         statement.execute(
             cursor,
             {
@@ -310,45 +238,6 @@ class LotFragment:
     epcis_path: str
 
 
-class FragmentCache:
-    """A bounded least-recently-used map key → (version, value); a value is returned only for
-    the exact version it was built from."""
-
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._entries: dict[Hashable, tuple[Hashable, Any]] = {}
-        self._lock = Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get_or_build(self, key: Hashable, version: Hashable, build: Callable[[], Any]) -> Any:
-        with self._lock:
-            entry = self._entries.pop(key, None)
-            if entry is not None and entry[0] == version:
-                self._entries[key] = entry  # most recently used goes last
-                self.hits += 1
-                return entry[1]
-        self.misses += 1
-        value = build()
-        with self._lock:
-            self._entries.pop(key, None)
-            while len(self._entries) >= self.max_entries:
-                del self._entries[next(iter(self._entries))]
-            self._entries[key] = (version, value)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 def fragments(app: Flask | None = None) -> FragmentCache:
-    """This application's cache (one per app, so tests with fresh databases never share)."""
-    app = app or current_app
-    cache_ = app.extensions.get(EXTENSION)
-    if cache_ is None:
-        cache_ = app.extensions.setdefault(EXTENSION, FragmentCache())
-    return cache_
+    """This application's cache of rendered stamp-page pieces (lots × locales, page pieces)."""
+    return app_cache(EXTENSION, app, MAX_ENTRIES)

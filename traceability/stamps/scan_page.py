@@ -21,21 +21,17 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from cooperatives.models import OcopCertificate, Product, ProductImage
+from cooperatives.models import Product, ProductImage
 from core import i18n
 from core.db import db
-from core.gs1 import digital_link
 from core.images import variant_size
 from core.places import address_line
 from traceability.stamps import scan_cache, scans
 from traceability.stamps.codes import grouped_code
 from traceability.stamps.forms import PinForm
+from traceability.stamps.reading import StampReading, lot_of
 
 NO_STORE = "private, no-store"
-
-
-def base_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"]
 
 
 def epcis_path(batch_id: int) -> str:
@@ -107,12 +103,7 @@ class StampPage:
 
 def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
     """Render the lot's part of the page (a cache miss: a new version of the lot)."""
-    from traceability.lots.batches import trace_summary
-
-    summary = trace_summary(facts.batch_id)
-    certificate = (
-        db.session.get(OcopCertificate, facts.certificate_id) if facts.certificate_id else None
-    )
+    summary, certificate = lot_of(facts)
     product = summary.product
     epcis = epcis_path(summary.batch.id)
     lot_html = render_template(
@@ -146,27 +137,18 @@ def _lot_fragment(facts: scan_cache.StampFacts, today, locale: str) -> scan_cach
 
 
 def html_stamp_response(
-    facts: scan_cache.StampFacts | None,
+    reading: StampReading,
     today,
     *,
-    via: str,
     pin_form: PinForm | None = None,
     pin_result: scans.PinResult | None = None,
     status: int | None = None,
 ) -> Response:
+    """The stamp page for browsers, from what the one scan path read."""
     locale = i18n.current_locale()  # once: Flask-Babel's look-up is not free
-    page = StampPage(verdict=scans.Verdict.UNKNOWN, stamp=facts)
-    if facts is not None:
-        page.verdict = scans.verdict_from(facts.state, facts.batch_status)
-        tally = scans.ScanTally(facts.scan_count, facts.first_scanned_at, facts.last_scanned_at)
-        page.tally = scans.with_copy_warning(
-            facts.id, tally, int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
-        )
-        if via == "dl" and facts.dl_gtin and facts.dl_lot:
-            page.link = digital_link(base_url(), facts.dl_gtin, facts.dl_lot, str(facts.serial))
-        else:
-            page.link = f"{base_url()}/s/{facts.code}"
-    if page.verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED):
+    facts = reading.facts
+    page = StampPage(verdict=reading.verdict, stamp=facts, tally=reading.tally, link=reading.link)
+    if reading.has_lot:
         page.lot = _lot_fragment(facts, today, locale)
     body = _body(page, facts, locale, pin_form=pin_form, pin_result=pin_result)
     head = Markup("")

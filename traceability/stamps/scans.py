@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from core.db import db, utcnow
-from traceability.models import Batch, BatchStatus, Scan, Stamp, StampRun, StampState
-from traceability.stamps.codes import normalize_code, pin_matches
+from core.numbers import parse_id
+from traceability.models import BatchStatus, Scan, Stamp, StampRun, StampState
+from traceability.stamps.codes import pin_matches
 
 # A stamp seen from this many distinct networks over at least this many days is likely copied
 # (a box is scanned by its buyer and family, not across a province for weeks).
@@ -34,12 +35,6 @@ class Verdict(enum.StrEnum):
     UNKNOWN = "unknown"  # no such stamp
 
 
-def verdict_of(stamp: Stamp | None, batch: Batch | None) -> Verdict:
-    if stamp is None:
-        return Verdict.UNKNOWN
-    return verdict_from(stamp.state, batch.status if batch is not None else None)
-
-
 def verdict_from(state: str, batch_status: str | None) -> Verdict:
     """The verdict from the stamp's state and its lot's status (None: no lot)."""
     if state == StampState.VOID:
@@ -51,21 +46,15 @@ def verdict_from(state: str, batch_status: str | None) -> Verdict:
     return Verdict.GENUINE
 
 
-def find_by_code(text: str | None) -> Stamp | None:
-    code = normalize_code(text)
-    if code is None:
-        return None
-    return db.session.scalar(select(Stamp).where(Stamp.code == code))
-
-
-def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> Stamp | None:
-    """The stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial> (exact serial text)."""
-    if not serial.isdigit() or serial != str(int(serial)) or len(serial) > 18:
+def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> int | None:
+    """The id of the stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial> (exact serial text)."""
+    number = parse_id(serial)
+    if number is None or serial != str(number):
         return None
     query = (
-        select(Stamp)
+        select(Stamp.id)
         .join(StampRun, StampRun.id == Stamp.run_id)
-        .where(StampRun.dl_gtin == gtin14, Stamp.serial == int(serial))
+        .where(StampRun.dl_gtin == gtin14, Stamp.serial == number)
     )
     if lot is not None:
         query = query.where(StampRun.dl_lot == lot)
@@ -140,60 +129,24 @@ class ScanTally:
 
 
 @cache
-def scan_statements() -> tuple[Any, Any, Any]:
-    """Built once (Core, no ORM objects): the counter update, the scan row, the network count."""
-    stamp, scan = Stamp.__table__, Scan.__table__
-    now = bindparam("now", type_=Stamp.__table__.c.last_scanned_at.type)
-    count = (
-        update(stamp)
-        .where(stamp.c.id == bindparam("stamp"))
-        .values(
-            scan_count=stamp.c.scan_count + 1,
-            first_scanned_at=func.coalesce(stamp.c.first_scanned_at, now),
-            last_scanned_at=now,
-        )
-        .returning(stamp.c.scan_count, stamp.c.first_scanned_at, stamp.c.last_scanned_at)
-    )
-    row = insert(scan).values(
+def scan_row_statement() -> Any:
+    """The scan's row (Core, built once; its counter is raised in the same transaction)."""
+    scan = Scan.__table__
+    return insert(scan).values(
         stamp_id=bindparam("stamp"),
-        scanned_at=now,
+        scanned_at=bindparam("now", type_=scan.c.scanned_at.type),
         network=bindparam("network"),
         client=bindparam("client"),
         via=bindparam("via"),
     )
-    networks = select(func.count(func.distinct(scan.c.network))).where(
+
+
+@cache
+def _networks_statement() -> Any:
+    scan = Scan.__table__
+    return select(func.count(func.distinct(scan.c.network))).where(
         scan.c.stamp_id == bindparam("stamp"), scan.c.network != ""
     )
-    return count, row, networks
-
-
-def record_scan(stamp_id: int, network: str, client: str, via: str = "code") -> ScanTally:
-    """Count a scan atomically in SQL (no lost update under concurrent scans) and log it:
-    one UPDATE … RETURNING and one INSERT."""
-    count, _row, _networks = scan_statements()
-    now = utcnow()
-    counted = db.session.execute(count, {"stamp": stamp_id, "now": now}).one()
-    log_scan(stamp_id, now, network, client, via)
-    return ScanTally(count=counted[0], first_at=counted[1], last_at=counted[2])
-
-
-def log_scan(stamp_id: int, now: datetime, network: str, client: str, via: str = "code") -> None:
-    """The scan's row (its counter was raised by the caller in the same transaction)."""
-    db.session.connection().execute(
-        scan_statements()[1],
-        {
-            "stamp": stamp_id,
-            "now": now,
-            "network": network[:48],
-            "client": client[:32],
-            "via": via,
-        },
-    )
-
-
-def tally(stamp: Stamp) -> ScanTally:
-    """The stamp's counts as stored (when this request did not count a scan)."""
-    return ScanTally(stamp.scan_count, stamp.first_scanned_at, stamp.last_scanned_at)
 
 
 def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> ScanTally:
@@ -206,7 +159,7 @@ def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> Scan
         and counted.last_at - counted.first_at >= COPY_SPAN
     )
     if not warn and spread:
-        networks = db.session.scalar(scan_statements()[2], {"stamp": stamp_id})
+        networks = db.session.scalar(_networks_statement(), {"stamp": stamp_id})
         warn = (networks or 0) >= COPY_NETWORKS
     return ScanTally(counted.count, counted.first_at, counted.last_at, warn)
 
@@ -228,26 +181,31 @@ class PinResult:
     verified_at: datetime | None = None
 
 
-def check_pin(stamp: Stamp | None, pin: str | None, *, recalled: bool = False) -> PinResult:
+def check_pin(stamp_id: int | None, pin: str | None, *, recalled: bool = False) -> PinResult:
     """Verify a scratch-off PIN. Only an active stamp of a lot not recalled is ever confirmed
     (a recalled lot's PIN answers that the lot is recalled, and is not marked verified); the
     first right answer is recorded with one conditional UPDATE, so two people checking at the
     same moment cannot both be told 'first verification'."""
     pin = "".join((pin or "").split())[:32]
-    if stamp is None or not pin_matches(stamp, pin):
+    row = None
+    if stamp_id is not None:
+        row = db.session.execute(
+            select(Stamp.code, Stamp.pin_hash, Stamp.state).where(Stamp.id == stamp_id)
+        ).first()
+    if row is None or not pin_matches(row.code, row.pin_hash, pin):
         return PinResult(PinVerdict.WRONG)
-    if stamp.state != StampState.ACTIVE:
+    if row.state != StampState.ACTIVE:
         return PinResult(PinVerdict.INACTIVE)
     if recalled:
         return PinResult(PinVerdict.RECALLED)
     now = utcnow()
     result = db.session.execute(
         update(Stamp)
-        .where(Stamp.id == stamp.id, Stamp.pin_verified_at.is_(None))
+        .where(Stamp.id == stamp_id, Stamp.pin_verified_at.is_(None))
         .values(pin_verified_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:
         return PinResult(PinVerdict.FIRST, now)
-    verified_at = db.session.scalar(select(Stamp.pin_verified_at).where(Stamp.id == stamp.id))
+    verified_at = db.session.scalar(select(Stamp.pin_verified_at).where(Stamp.id == stamp_id))
     return PinResult(PinVerdict.ALREADY, verified_at)

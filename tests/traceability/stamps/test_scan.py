@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.db import db, utcnow
+from core.db import db, unit_of_work, utcnow
+from core.i18n import local_today
 from tests.traceability.stamps.test_stamps_support import make_farm
 from traceability import stamps
 from traceability.lots.recalls import recall_batch
 from traceability.models import Scan, Stamp
 from traceability.stamps import scans
+from traceability.stamps.reading import ScanContext, read_stamp
 
 STATIC = Path(__file__).resolve().parents[3] / "static"
 
@@ -189,9 +191,10 @@ def test_a_stamp_scanned_past_the_threshold_warns_it_may_be_copied(app, client):
     threshold = app.config["SCAN_COPY_WARNING_THRESHOLD"]
     with app.app_context():
         stamp_id = db.session.scalar(select(Stamp.id).where(Stamp.code == farm.codes[1]))
+        scanner = ScanContext("203.0.113.0/24", "Chrome")
         for _ in range(threshold):
-            scans.record_scan(stamp_id, "203.0.113.0/24", "Chrome")
-        db.session.commit()
+            with unit_of_work():
+                read_stamp(today=local_today(), via="code", stamp_id=stamp_id, scan=scanner)
     assert "có thể bị sao chép" not in _text(client.get(f"/s/{farm.codes[2]}"))
     text = _text(client.get(f"/s/{farm.codes[1]}"))
     assert f"Đã quét {threshold + 1} lần" in text

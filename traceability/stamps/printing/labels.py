@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from cooperatives.ocop import valid_certificate
 from core.db import db
 from core.errors import Invalid
+from core.urls import public_url
 from traceability.models import Stamp, StampRun, StampState
 from traceability.stamps import journal
 from traceability.stamps.codes import pin_key, stamp_pin, stamp_url
@@ -59,7 +59,7 @@ def print_range(run: StampRun, first: Any = None, last: Any = None) -> tuple[int
 def run_labels(run: StampRun, first: int, last: int) -> Iterator[StampLabel]:
     """Labels of serials first..last in order, streamed from the database (void ones left
     out: a voided stamp is never printed again). PINs are derived, never read."""
-    base = current_app.config["PUBLIC_BASE_URL"]
+    base = public_url()
     key = pin_key() if run.with_pin else b""
     rows = db.session.execute(
         select(Stamp.serial, Stamp.code)
