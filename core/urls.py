@@ -17,7 +17,7 @@ def public_url(path: str = "") -> str:
 
 
 def _unsafe_characters(text: str) -> bool:
-    # Browsers drop tabs/newlines inside URLs and read "\" as "/": "/\evil" and "/\t/evil" are "//evil".
+    # Browsers drop tabs/newlines in URLs and read "\" as "/": "/\evil" is "//evil".
     return any(ord(ch) < 33 or ord(ch) == 127 or ch == "\\" for ch in text)
 
 
