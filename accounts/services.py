@@ -175,5 +175,11 @@ def change_password(user: User, current: str | None, new: str) -> User:
     return user
 
 
-def end_other_sessions(user: User) -> None:
+def end_all_sessions(user: User) -> None:
+    """Every session and remember-me cookie of `user` stops working (copies included): the
+    version in them no longer matches. A device that should stay signed in signs in again."""
     user.session_version = (user.session_version or 1) + 1
+
+
+def end_other_sessions(user: User) -> None:
+    end_all_sessions(user)

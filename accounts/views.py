@@ -34,7 +34,7 @@ from accounts.models import CouncilLevel
 from accounts.otp import CodeRejected
 from accounts.passwords import check_strength
 from accounts.roles import council_seats
-from core.db import db
+from core.db import db, unit_of_work
 from core.errors import DomainError, Invalid
 from core.forms import show_errors
 from core.phones import display_phone
@@ -210,7 +210,11 @@ def login_verify():
 
 @bp.post("/logout")
 def logout():
+    """Sign out: every session and remembered device of the account ends, copies included."""
     language = session.get("lang")
+    if current_user.is_authenticated:
+        with unit_of_work():
+            services.end_all_sessions(current_user._get_current_object())
     session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     if language:
