@@ -30,7 +30,7 @@ from cooperatives.producers import (
 from core.db import db, utcnow
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
-from core.images import StoredImage, delete_image, store_image
+from core.images import StoredImage, check_request_pixels, delete_image, store_image
 from core.money import parse_vnd
 from core.text import slugify
 
@@ -479,6 +479,10 @@ def add_images(
     )
     if count + len(streams) > MAX_IMAGES:
         raise Invalid(fields={"photos": _l("Mỗi sản phẩm có tối đa %(n)s ảnh.", n=MAX_IMAGES)})
+    try:
+        check_request_pixels(streams)  # nine 40 MP photos refused before any is decoded
+    except Invalid as error:
+        raise Invalid(fields={"photos": error.message}, code=error.code) from error
     stored: list[StoredImage] = []
     try:
         for stream in streams:

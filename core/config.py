@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 ENVIRONMENTS = ("development", "testing", "production")
 
 
@@ -77,6 +79,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 12),
+        # Photos one account may upload (each file counts), on every upload form.
+        "UPLOAD_LIMIT": env.get("UPLOAD_LIMIT", "60 per hour"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         # Shared by every worker: Redis when set, else a SQLite file on this host (see
         # core/limit_storage.py); never per-process memory outside tests.
@@ -119,6 +123,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if config["TESTING"]:
         config["RATELIMIT_STORAGE_URI"] = "memory://"
     config.update(overrides)
+    try:
+        parse_many(str(config["UPLOAD_LIMIT"]))
+    except ValueError as exc:
+        raise ConfigError(
+            f"UPLOAD_LIMIT must read like '60 per hour', got {config['UPLOAD_LIMIT']!r}"
+        ) from exc
     if production and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory"):
         raise ConfigError(
             "RATELIMIT_STORAGE_URI=memory:// keeps limits per process (each gunicorn worker would"
