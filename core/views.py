@@ -61,3 +61,6 @@ def _without_lang(target: str) -> str:
 
 def init_cli(app: Flask) -> None:
     """Kernel CLI commands live here; domains add their own in their cli.py."""
+    from core import backup
+
+    backup.init_app(app)
