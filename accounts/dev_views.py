@@ -1,19 +1,36 @@
-"""Development outbox viewer: read the codes that would have gone by SMS or e-mail."""
+"""Development outbox viewer: read the codes that would have gone by SMS or e-mail.
+
+Served only in development/testing, and only to a client on this machine (loopback address, no
+proxy headers): the page holds every one-time code, the admin's included. Never in production.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from ipaddress import ip_address
+
+from flask import Blueprint, abort, current_app, render_template, request
 
 from accounts.outbox import latest_messages
 
 bp = Blueprint("accounts_dev", __name__, url_prefix="/dev")
 
 DEV_ENVIRONMENTS = ("development", "testing")
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def is_loopback_client() -> bool:
+    """The request comes straight from this machine (a proxy in front would add its headers)."""
+    if any(name in request.headers for name in PROXY_HEADERS):
+        return False
+    try:
+        return ip_address((request.remote_addr or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 @bp.before_request
 def _only_in_development() -> None:
-    if current_app.config.get("APP_ENV") not in DEV_ENVIRONMENTS:
+    if current_app.config.get("APP_ENV") not in DEV_ENVIRONMENTS or not is_loopback_client():
         abort(404)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, login_user
@@ -11,6 +9,7 @@ from flask_login import LoginManager, login_user
 from accounts.models import User
 from core.db import db
 from core.errors import problem
+from core.urls import safe_redirect_target
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -32,16 +31,7 @@ def load_user(identity: str) -> User | None:
 
 def safe_next(target: str | None) -> str | None:
     """A path on this site to return to after sign-in, or None (no open redirects)."""
-    if not target or len(target) > 2000:
-        return None
-    if any(ord(ch) < 32 or ch == "\\" for ch in target):
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
+    return safe_redirect_target(target, fallback=None)
 
 
 def landing_url() -> str:

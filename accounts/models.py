@@ -84,7 +84,7 @@ class OneTimeCode(db.Model):
     destination: Mapped[str] = mapped_column(String(254))
     purpose: Mapped[str] = mapped_column(String(16))  # login | reset
     code_hash: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the hourly cap
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]

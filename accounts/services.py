@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from accounts import audit, otp
+from accounts import audit, otp, throttle
 from accounts.identifiers import (
     EMAIL,
     PHONE,
@@ -13,6 +13,7 @@ from accounts.identifiers import (
     find_user,
     parse_identifier,
     printable,
+    rate_limit_key,
 )
 from accounts.models import User
 from accounts.passwords import hash_password, set_password, verify_password
@@ -38,6 +39,8 @@ def authenticate(identifier_text: str | None, password: str | None) -> User:
     """The user whose identifier and password match; one message for every failure, so the
     answer never tells whether an account exists."""
     wrong = _l("Số điện thoại/e-mail hoặc mật khẩu không đúng.")
+    account = rate_limit_key(identifier_text)
+    throttle.check_password_allowed(account)  # back-off after repeated wrong passwords
     try:
         identifier = parse_identifier(identifier_text)
     except Invalid:
@@ -45,7 +48,9 @@ def authenticate(identifier_text: str | None, password: str | None) -> User:
         raise
     user = find_user(identifier)
     if not verify_password(user, password) or user is None or not user.active:
+        throttle.password_failed(account)
         raise Invalid(wrong, fields={"password": wrong})
+    throttle.password_succeeded(account)
     return user
 
 
@@ -104,6 +109,7 @@ def request_code(identifier: Identifier, purpose: str) -> bool:
     """Send a code if the purpose applies to this identifier. The caller shows the same answer
     either way. Sign-in and reset codes go only to existing accounts; registration codes to all
     (an existing account's owner is simply signed in after confirming)."""
+    throttle.check_code_capacity()  # before the account look-up: the answer reveals nothing
     if purpose == otp.REGISTER:
         otp.issue_code(identifier, purpose)
         return True
@@ -175,5 +181,11 @@ def change_password(user: User, current: str | None, new: str) -> User:
     return user
 
 
-def end_other_sessions(user: User) -> None:
+def end_all_sessions(user: User) -> None:
+    """Every session and remember-me cookie of `user` stops working (copies included): the
+    version in them no longer matches. A device that should stay signed in signs in again."""
     user.session_version = (user.session_version or 1) + 1
+
+
+def end_other_sessions(user: User) -> None:
+    end_all_sessions(user)

@@ -50,13 +50,24 @@ IP_LIMIT = "10 per minute;50 per hour"
 DESTINATION_LIMIT = "3 per 10 minutes"
 
 
+# Per account (every spelling of one identifier), whatever the address: password tries.
+ACCOUNT_LIMIT = "20 per hour"
+
+
 def _destination_key() -> str:
     return "dest:" + rate_limit_key(request.form.get("identifier"))
+
+
+def _account_key() -> str:
+    return "account:" + rate_limit_key(request.form.get("identifier"))
 
 
 ip_limit = limiter.limit(IP_LIMIT, methods=["POST"])
 destination_limit = limiter.shared_limit(
     DESTINATION_LIMIT, scope="otp-destination", key_func=_destination_key, methods=["POST"]
+)
+account_limit = limiter.shared_limit(
+    ACCOUNT_LIMIT, scope="password-account", key_func=_account_key, methods=["POST"]
 )
 
 
@@ -121,6 +132,7 @@ def _render_login(form: LoginForm, status: int = 200):
 
 @bp.route("/login", methods=["GET", "POST"])
 @ip_limit
+@account_limit
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return _after_login(request.args.get("next"))
@@ -203,7 +215,11 @@ def login_verify():
 
 @bp.post("/logout")
 def logout():
+    """Sign out: every session and remembered device of the account ends, copies included."""
     language = session.get("lang")
+    if current_user.is_authenticated:
+        with unit_of_work():
+            services.end_all_sessions(current_user._get_current_object())
     session.clear()
     logout_user()  # after clear(): it leaves the flag that deletes the remember-me cookie
     if language:

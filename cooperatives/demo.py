@@ -333,7 +333,8 @@ def _producer(spec: DemoProducer, counts: dict[str, int]) -> Acting:
 def _ensure_member(acting: Acting, phone: str, name: str, role: str) -> None:
     user = _user(phone, name)
     if active_membership(user.id, acting.producer.id) is None:
-        memberships.add_member(acting, phone, role, name)
+        invitation = memberships.invite_member(acting, phone, role, name)
+        memberships.accept_invitation(user, invitation.id)
 
 
 def _products(acting: Acting, items: tuple[DemoProduct, ...], counts: dict[str, int]) -> None:

@@ -90,7 +90,7 @@ class ProducerForm(ServiceForm):
 
 class MemberForm(ServiceForm):
     phone = StringField(_l("Số điện thoại"), render_kw={"maxlength": 20, "required": True})
-    name = StringField(_l("Tên (nếu là người mới)"), render_kw={"maxlength": 120})
+    name = StringField(_l("Tên để bạn nhớ (không bắt buộc)"), render_kw={"maxlength": 120})
     role = ChoiceField(_l("Vai trò"), default=MemberRole.MEMBER)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -99,6 +99,44 @@ class Membership(db.Model):
     producer: Mapped[Producer] = relationship(back_populates="memberships")
 
 
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class MemberInvitation(db.Model):
+    """A manager's invitation to a phone number. Nothing about an account is looked up or shown
+    to the inviter; the person signs in with that number and accepts (or declines) it."""
+
+    __tablename__ = "member_invitation"
+    __table_args__ = (
+        Index(
+            "uq_member_invitation_pending",
+            "producer_id",
+            "phone",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(
+        ForeignKey("producer.id", ondelete="CASCADE"), index=True
+    )
+    phone: Mapped[str] = mapped_column(String(16), index=True)  # E.164
+    name: Mapped[str] = mapped_column(String(120), default="")  # the inviter's own label
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=InvitationStatus.PENDING)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    responded_at: Mapped[datetime | None]
+
+    producer: Mapped[Producer] = relationship()
+
+
 class OcopCategory(db.Model):
     """OCOP product groups (6) and their sub-groups: seeded reference data."""
 

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 
 from accounts.audit import record
 from accounts.models import User
@@ -155,6 +155,46 @@ def check_producer(data: ProducerData) -> ProducerData:  # noqa: C901, PLR0915 -
     return out
 
 
+# ---- GS1 company prefixes: a prefix belongs to one producer, and so do the GTINs under it ----
+
+
+def prefix_holder(gtin: str, exclude_producer_id: int | None = None) -> Producer | None:
+    """The other producer whose GS1 company prefix the GTIN-14 `gtin` falls under, if any."""
+    gtin13 = gtin[1:]  # indicator digit off: the company prefix starts the GTIN-13
+    query = select(Producer).where(
+        Producer.gs1_prefix.is_not(None),
+        literal(gtin13).startswith(Producer.gs1_prefix),
+    )
+    if exclude_producer_id is not None:
+        query = query.where(Producer.id != exclude_producer_id)
+    return db.session.scalars(query.limit(1)).first()
+
+
+def check_prefix_free(prefix: str, producer_id: int | None) -> None:
+    """Invalid if another producer holds an overlapping prefix or has GTINs under this one."""
+    if not prefix:
+        return
+    others = select(Producer.id).where(Producer.gs1_prefix.is_not(None))
+    if producer_id is not None:
+        others = others.where(Producer.id != producer_id)
+    overlapping = others.where(
+        Producer.gs1_prefix.startswith(prefix) | literal(prefix).startswith(Producer.gs1_prefix)
+    )
+    used = select(Product.id).where(
+        Product.gtin.is_not(None), func.substr(Product.gtin, 2).startswith(prefix)
+    )
+    if producer_id is not None:
+        used = used.where(Product.producer_id != producer_id)
+    if db.session.scalar(overlapping.limit(1)) is not None or (
+        db.session.scalar(used.limit(1)) is not None
+    ):
+        message = _l(
+            "Mã doanh nghiệp GS1 này đã thuộc một cơ sở khác trên Chợ Quê. "
+            "Nếu đây đúng là mã của bạn, hãy liên hệ quản trị Chợ Quê kèm giấy chứng nhận của GS1."
+        )
+        raise Invalid(message, fields={"gs1_prefix": message})
+
+
 def unique_slug(model: type[Producer] | type[Product], text: str, max_length: int = 80) -> str:
     """'HTX Cam Cao Phong' -> 'htx-cam-cao-phong', or '…-2', '…-3' when taken."""
     base = slugify(text, max_length=max_length - 4)
@@ -213,6 +253,7 @@ def create_producer(
 ) -> Producer:
     """Any signed-in user may create a producer profile; they become its manager."""
     data = check_producer(data)
+    check_prefix_free(data.gs1_prefix, None)
     logo = store_logo(logo_stream)  # only once every other field is right: nothing kept on error
     producer = Producer(slug=unique_slug(Producer, data.name), street="", story="")
     _apply(producer, data)
@@ -251,6 +292,7 @@ def update_producer(
     """Save the profile. Returns the producer and the replaced logo key (its files go after
     commit)."""
     data = check_producer(data)
+    check_prefix_free(data.gs1_prefix, acting.producer.id)
     logo = store_logo(logo_stream)
     producer = acting.producer
     old_name, old_province = producer.name, producer.province_code

@@ -24,13 +24,14 @@ from cooperatives.producers import (
     audit,
     clean_long,
     clean_text,
+    prefix_holder,
     product_search_text,
     unique_slug,
 )
 from core.db import after_commit, after_rollback, db, utcnow
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
-from core.images import StoredImage, delete_image, store_image
+from core.images import StoredImage, check_request_pixels, delete_image, store_image
 from core.money import parse_vnd
 from core.text import slugify
 
@@ -154,8 +155,19 @@ def _gtin_conflict() -> Invalid:
     return Invalid(fields={"gtin": _l("Mã GTIN này đã dùng cho một sản phẩm khác.")})
 
 
+def _check_gtin_owner(gtin: str, producer_id: int) -> None:
+    """A GTIN under a GS1 company prefix that another producer holds is not ours to use."""
+    if gtin and prefix_holder(gtin, exclude_producer_id=producer_id) is not None:
+        message = _l(
+            "Mã GTIN này thuộc mã doanh nghiệp GS1 của một cơ sở khác. "
+            "Chỉ dùng mã GTIN do GS1 cấp cho chính cơ sở của bạn."
+        )
+        raise Invalid(message, fields={"gtin": message})
+
+
 def create_product(acting: Acting, data: ProductData) -> Product:
     data = check_product(data, acting.producer.gs1_prefix)
+    _check_gtin_owner(data.gtin, acting.producer.id)
     if data.gtin and _gtin_taken(data.gtin, None):
         raise _gtin_conflict()
     product = Product(
@@ -188,6 +200,7 @@ def create_product(acting: Acting, data: ProductData) -> Product:
 
 def update_product(acting: Acting, product: Product, data: ProductData) -> Product:
     data = check_product(data, acting.producer.gs1_prefix)
+    _check_gtin_owner(data.gtin, acting.producer.id)
     if data.gtin and _gtin_taken(data.gtin, product.id):
         raise _gtin_conflict()
     new = {
@@ -478,6 +491,10 @@ def add_images(
     )
     if count + len(streams) > MAX_IMAGES:
         raise Invalid(fields={"photos": _l("Mỗi sản phẩm có tối đa %(n)s ảnh.", n=MAX_IMAGES)})
+    try:
+        check_request_pixels(streams)  # nine 40 MP photos refused before any is decoded
+    except Invalid as error:
+        raise Invalid(fields={"photos": error.message}, code=error.code) from error
     stored: list[StoredImage] = []
     try:
         for stream in streams:

@@ -83,7 +83,29 @@ def _producer_nav() -> dict[str, Any]:
 @login_required
 def dashboard():
     mine = producers_of(current_user.id)
-    return _render("cooperatives/dashboard.html", mine=mine)
+    invitations = memberships.invitations_for(current_user._get_current_object())
+    return _render("cooperatives/dashboard.html", mine=mine, invitations=invitations)
+
+
+@bp.post("/invitations/<int:invitation_id>/accept")
+@login_required
+def accept_invitation(invitation_id: int):
+    with unit_of_work():
+        membership = memberships.accept_invitation(
+            current_user._get_current_object(), invitation_id
+        )
+        producer_id, name = membership.producer_id, membership.producer.name
+    flash(_("Bạn đã tham gia %(name)s.", name=name))
+    return redirect(url_for(".producer", producer_id=producer_id))
+
+
+@bp.post("/invitations/<int:invitation_id>/decline")
+@login_required
+def decline_invitation(invitation_id: int):
+    with unit_of_work():
+        memberships.decline_invitation(current_user._get_current_object(), invitation_id)
+    flash(_("Đã từ chối lời mời."))
+    return redirect(url_for(".dashboard"))
 
 
 @bp.get("/go")
@@ -181,6 +203,7 @@ def _members_page(acting: Acting, form: MemberForm, status: int = 200):
         status=status,
         form=form,
         members=memberships.active_members(acting.producer.id),
+        invitations=memberships.pending_invitations_of(acting.producer.id),
         role_form=RoleForm(formdata=None),
         may_remove=memberships.may_remove,
     )
@@ -195,14 +218,29 @@ def members(producer_id: int):
     form = MemberForm()
     try:
         with unit_of_work():
-            membership = memberships.add_member(
+            invitation = memberships.invite_member(
                 acting, form.phone.data or "", form.role.data or "", form.name.data or ""
             )
-            name = membership.user.name
+            phone = display_phone(invitation.phone)
     except Invalid as error:
         form.show_errors(error)
         return _members_page(acting, form, status=422)
-    flash(_("Đã thêm %(name)s.", name=name))
+    flash(
+        _(
+            "Đã gửi lời mời đến %(phone)s. Người đó đăng nhập bằng số này rồi bấm “Nhận lời”.",
+            phone=phone,
+        )
+    )
+    return redirect(url_for(".members", producer_id=producer_id))
+
+
+@bp.post("/<int:producer_id>/invitations/<int:invitation_id>/cancel")
+@login_required
+def cancel_invitation(producer_id: int, invitation_id: int):
+    acting = _acting(producer_id, MANAGERS)
+    with unit_of_work():
+        memberships.cancel_invitation(acting, invitation_id)
+    flash(_("Đã huỷ lời mời."))
     return redirect(url_for(".members", producer_id=producer_id))
 
 

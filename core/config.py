@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from limits import parse_many
 
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -76,14 +79,24 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
         "MAX_UPLOAD_MB": _int("MAX_UPLOAD_MB", env.get("MAX_UPLOAD_MB"), 12),
+        # Photos one account may upload (each file counts), on every upload form.
+        "UPLOAD_LIMIT": env.get("UPLOAD_LIMIT", "60 per hour"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        # Shared by every worker: Redis when set, else a SQLite file on this host (see
+        # core/limit_storage.py); never per-process memory outside tests.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI")
+        or redis_url
+        or f"sqlite:///{instance_path / 'ratelimits.sqlite'}",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Keys of this deployment in a Redis shared with others.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "choque"),
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),  # Flask-Login's default is a year
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 30,
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,
@@ -91,6 +104,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
         "OTP_TTL_SECONDS": _int("OTP_TTL_SECONDS", env.get("OTP_TTL_SECONDS"), 600),
+        # One-time codes sent per hour by the whole platform; past it codes pause, admins alerted.
+        "OTP_HOURLY_CAP": _int("OTP_HOURLY_CAP", env.get("OTP_HOURLY_CAP"), 200),
         "SCAN_COPY_WARNING_THRESHOLD": _int(
             "SCAN_COPY_WARNING_THRESHOLD", env.get("SCAN_COPY_WARNING_THRESHOLD"), 20
         ),
@@ -108,6 +123,17 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if config["TESTING"]:
         config["RATELIMIT_STORAGE_URI"] = "memory://"
     config.update(overrides)
+    try:
+        parse_many(str(config["UPLOAD_LIMIT"]))
+    except ValueError as exc:
+        raise ConfigError(
+            f"UPLOAD_LIMIT must read like '60 per hour', got {config['UPLOAD_LIMIT']!r}"
+        ) from exc
+    if production and str(config["RATELIMIT_STORAGE_URI"]).startswith("memory"):
+        raise ConfigError(
+            "RATELIMIT_STORAGE_URI=memory:// keeps limits per process (each gunicorn worker would"
+            " allow the full limit): set REDIS_URL, or leave it empty for the shared SQLite file"
+        )
     if not str(config["PUBLIC_BASE_URL"]).startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
     return config

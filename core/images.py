@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -29,6 +29,8 @@ except ImportError:  # pragma: no cover - depends on the platform wheel
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"} | ({"HEIF"} if HEIC_SUPPORTED else set())
 MAX_PIXELS = 40_000_000  # a 40 MP photo is the largest a phone makes
+# All the photos of one request together: decoding costs ~30 ms per megapixel of a worker's time.
+MAX_REQUEST_PIXELS = 60_000_000
 VARIANTS = {"thumb": 160, "card": 480, "full": 1280}
 
 
@@ -56,12 +58,54 @@ def _open_checked(stream: IO[bytes], max_bytes: int) -> Image.Image:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise Invalid(_l("Ảnh có quá nhiều điểm ảnh."), code="bomb")
+            _charge_request_pixels(width * height)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Invalid(_l("Ảnh có quá nhiều điểm ảnh."), code="bomb") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Invalid(_l("Tệp này không phải ảnh hoặc ảnh bị hỏng."), code="format") from exc
     return image
+
+
+def _too_many_pixels() -> Invalid:
+    return Invalid(
+        _l(
+            "Các ảnh gửi cùng lúc quá lớn (tổng hơn %(mp)d triệu điểm ảnh). "
+            "Vui lòng gửi ít ảnh hơn mỗi lần.",
+            mp=MAX_REQUEST_PIXELS // 1_000_000,
+        ),
+        code="too_many_pixels",
+    )
+
+
+def _charge_request_pixels(pixels: int) -> None:
+    """Count the pixels decoded in this request; refuse past MAX_REQUEST_PIXELS."""
+    if not has_request_context():
+        return
+    total = g.get("upload_pixels", 0) + pixels
+    g.upload_pixels = total
+    if total > MAX_REQUEST_PIXELS:
+        raise _too_many_pixels()
+
+
+def header_pixels(stream: IO[bytes]) -> int:
+    """Width × height read from the image header only (nothing decoded); 0 if unreadable."""
+    position = stream.tell()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            width, height = Image.open(stream).size
+        return width * height
+    except Exception:  # unreadable here: the full check refuses it with the right message
+        return 0
+    finally:
+        stream.seek(position)
+
+
+def check_request_pixels(streams: list[IO[bytes]]) -> None:
+    """Refuse a batch of uploads whose headers add up past the budget, before decoding any."""
+    if sum(header_pixels(stream) for stream in streams) > MAX_REQUEST_PIXELS:
+        raise _too_many_pixels()
 
 
 def _clean(image: Image.Image) -> Image.Image:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.db import db
 from core.images import image_path
 from core.security import csrf
+from core.urls import safe_redirect_target
 
 bp = Blueprint("core", __name__)
 
@@ -43,9 +44,7 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    target = request.form.get("next") or request.referrer or "/"
-    if not _is_local(target):
-        target = "/"
+    target = safe_redirect_target(request.form.get("next") or request.referrer)
     target = _without_lang(target)  # a ?lang= left in the address would undo the choice
     response = redirect(target, code=303)
     response.set_cookie("lang", code, max_age=31536000, samesite="Lax", httponly=True)
@@ -60,15 +59,8 @@ def _without_lang(target: str) -> str:
     return urlunsplit(("", "", parts.path or "/", urlencode(query), ""))
 
 
-def _is_local(target: str) -> bool:
-    from urllib.parse import urljoin, urlsplit
-
-    resolved = urlsplit(urljoin(request.host_url, target))
-    return resolved.netloc == urlsplit(request.host_url).netloc and resolved.scheme in (
-        "http",
-        "https",
-    )
-
-
 def init_cli(app: Flask) -> None:
     """Kernel CLI commands live here; domains add their own in their cli.py."""
+    from core import backup
+
+    backup.init_app(app)

@@ -26,6 +26,8 @@ def build_app(app, database_url, tmp_path):
             "RATELIMIT_STORAGE_URI": "memory://",
             "RATELIMIT_ENABLED": True,
         }
+        if overrides.get("APP_ENV") == "production":  # production refuses per-process limits
+            config["RATELIMIT_STORAGE_URI"] = f"sqlite:///{tmp_path / 'limits.sqlite'}"
         config.update(overrides)
         new_app = create_app(config)
         built.append(new_app)

@@ -31,6 +31,28 @@ def test_dev_outbox_lists_the_codes_in_testing(client, app):
     assert re.search(r"ma dang nhap cua ban la \d{6}", response.get_data(as_text=True))
 
 
+@pytest.mark.parametrize("environment", ["development", "testing"])
+def test_dev_outbox_is_served_only_to_this_machine(build_app, environment):
+    dev = build_app(APP_ENV=environment)
+    with dev.app_context():
+        make_user(name="Bà Lan", phone="+84912345678")
+        db.session.commit()
+    client = dev.test_client()
+    client.post("/login/code", data={"identifier": "0912345678"})
+
+    local = client.get("/dev/outbox")
+    local_v6 = client.get("/dev/outbox", environ_base={"REMOTE_ADDR": "::1"})
+    remote = client.get("/dev/outbox", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    lan = client.get("/dev/outbox", environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    proxied = client.get("/dev/outbox", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert local.status_code == 200 and local_v6.status_code == 200
+    assert "127.0.0.1" in local.get_data(as_text=True)  # the page says who may open it
+    for refused in (remote, lan, proxied):
+        assert refused.status_code == 404
+        assert not re.search(r"\d{6}", refused.get_data(as_text=True))
+
+
 def test_dev_outbox_is_404_in_production(build_app):
     production = build_app(APP_ENV="production", SECRET_KEY="p" * 48)
 

@@ -1,11 +1,12 @@
-"""Members and community helpers: invited by phone, attributed in the history, removable."""
+"""Members and community helpers: invited by phone and joining only by accepting, attributed in
+the history, removable."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from accounts.models import User
-from cooperatives.models import Membership
+from accounts.models import OutboxMessage, User
+from cooperatives.models import MemberInvitation, Membership
 from core.db import db
 from tests.conftest import login
 from tests.cooperatives.catalog_helpers import household
@@ -19,41 +20,125 @@ def _household(app, **kwargs) -> dict:
         return ids
 
 
-def test_manager_adds_a_helper_by_phone_and_a_passwordless_account_is_made(app, client):
+def _invite(client, producer_id, **data):
+    return client.post(f"/manage/{producer_id}/members", data=data)
+
+
+def test_manager_invites_by_phone_and_the_person_joins_only_by_accepting(app, client):
     ids = _household(app, helper=False)
-    login(client, ids["manager"])
-    response = client.post(
-        f"/manage/{ids['producer']}/members",
-        data={"phone": "0987 654 321", "name": "Anh Tuấn", "role": "helper"},
-    )
-    assert response.status_code == 302
     with app.app_context():
-        user = db.session.scalar(select(User).where(User.phone == "+84987654321"))
-        assert user.name == "Anh Tuấn"
-        assert user.password_hash is None  # signs in with a one-time code
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user.id))
+        stranger = make_user(name="Nguyễn Thị Bí Mật", phone="+84987654321")
+        db.session.commit()
+        stranger_id = stranger.id
+    login(client, ids["manager"])
+
+    response = _invite(
+        client, ids["producer"], phone="0987 654 321", name="Anh Tuấn", role="helper"
+    )
+
+    assert response.status_code == 302
+    page = client.get(f"/manage/{ids['producer']}/members").get_data(as_text=True)
+    assert "0987 654 321" in page and "Chờ người này đăng nhập" in page
+    assert "Nguyễn Thị Bí Mật" not in page  # nothing about the account is revealed
+    with app.app_context():
+        assert (
+            db.session.scalar(select(Membership).where(Membership.user_id == stranger_id)) is None
+        )
+        sms = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.recipient == "+84987654321")
+        )
+        assert "Ho Nguyen Van A" in sms.body or "Hộ Nguyễn Văn A" in sms.body
+
+    invited = app.test_client()
+    login(invited, stranger_id)
+    dashboard = invited.get("/manage").get_data(as_text=True)
+    assert "mời bạn làm" in dashboard
+    assert invited.get(f"/manage/{ids['producer']}").status_code == 404  # not yet a member
+    with app.app_context():
+        invitation_id = db.session.scalar(select(MemberInvitation.id))
+    accepted = invited.post(f"/manage/invitations/{invitation_id}/accept")
+
+    assert accepted.status_code == 302
+    assert invited.get(f"/manage/{ids['producer']}").status_code == 200
+    with app.app_context():
+        membership = db.session.scalar(select(Membership).where(Membership.user_id == stranger_id))
         assert (membership.producer_id, membership.role) == (ids["producer"], "helper")
         assert membership.invited_by_id == ids["manager"]
 
 
-def test_adding_someone_twice_or_a_bad_phone_is_refused_and_kept(app, client):
+def test_an_unknown_number_gets_no_account_until_it_registers(app, client):
+    ids = _household(app, helper=False)
+    login(client, ids["manager"])
+    before = _users(app)
+
+    assert _invite(client, ids["producer"], phone="0987 000 111", role="member").status_code == 302
+
+    assert _users(app) == before
+
+
+def test_only_the_invited_number_may_accept_or_decline(app, client):
+    ids = _household(app, helper=False)
+    login(client, ids["manager"])
+    _invite(client, ids["producer"], phone="0987 654 321", role="manager")
+    with app.app_context():
+        invitation_id = db.session.scalar(select(MemberInvitation.id))
+        other = make_user(name="Người khác", phone="+84911111111")
+        db.session.commit()
+        other_id = other.id
+    intruder = app.test_client()
+    login(intruder, other_id)
+
+    assert intruder.post(f"/manage/invitations/{invitation_id}/accept").status_code == 404
+    assert intruder.post(f"/manage/invitations/{invitation_id}/decline").status_code == 404
+    assert "mời bạn làm" not in intruder.get("/manage").get_data(as_text=True)
+    assert intruder.get(f"/manage/{ids['producer']}").status_code == 404
+
+
+def test_a_declined_or_cancelled_invitation_grants_nothing(app, client):
+    ids = _household(app, helper=False)
+    with app.app_context():
+        invited_id = make_user(phone="+84987654321").id
+        db.session.commit()
+    login(client, ids["manager"])
+    _invite(client, ids["producer"], phone="0987654321", role="member")
+    with app.app_context():
+        first = db.session.scalar(select(MemberInvitation.id))
+    invited = app.test_client()
+    login(invited, invited_id)
+    assert invited.post(f"/manage/invitations/{first}/decline").status_code == 302
+    assert invited.post(f"/manage/invitations/{first}/accept").status_code == 404
+
+    _invite(client, ids["producer"], phone="0987654321", role="member")
+    with app.app_context():
+        second = db.session.scalar(select(func.max(MemberInvitation.id)))
+    assert client.post(f"/manage/{ids['producer']}/invitations/{second}/cancel").status_code == 302
+    assert invited.post(f"/manage/invitations/{second}/accept").status_code == 404
+    assert invited.get(f"/manage/{ids['producer']}").status_code == 404
+
+
+def test_inviting_a_member_twice_or_a_bad_phone_is_refused_and_kept(app, client):
     ids = _household(app)
     login(client, ids["manager"])
     with app.app_context():
         tuan_phone = db.session.get(User, ids["helper"]).phone
-    again = client.post(
-        f"/manage/{ids['producer']}/members", data={"phone": tuan_phone, "role": "helper"}
-    )
+    again = _invite(client, ids["producer"], phone=tuan_phone, role="helper")
     assert again.status_code == 422
     assert "đã ở trong danh sách" in again.get_data(as_text=True)
-    bad = client.post(
-        f"/manage/{ids['producer']}/members",
-        data={"phone": "123", "name": "Chị Thu", "role": "member"},
-    )
+    assert _invite(client, ids["producer"], phone="0987654321", role="member").status_code == 302
+    pending = _invite(client, ids["producer"], phone="0987 654 321", role="member")
+    assert pending.status_code == 422
+    assert "đang chờ người đó nhận lời" in pending.get_data(as_text=True)
+    bad = _invite(client, ids["producer"], phone="123", name="Chị Thu", role="member")
     assert bad.status_code == 422
     assert 'value="Chị Thu"' in bad.get_data(as_text=True)
     with app.app_context():
         assert len(db.session.scalars(select(Membership)).all()) == 2
+        assert len(db.session.scalars(select(MemberInvitation)).all()) == 1
+
+
+def _users(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(User.id)))
 
 
 def test_a_helper_sees_every_household_that_invited_them_and_a_banner(app, client):
