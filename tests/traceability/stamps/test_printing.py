@@ -6,7 +6,6 @@ import io
 import random
 import re
 import string
-import time
 
 import pypdfium2 as pdfium
 import pytest
@@ -261,17 +260,14 @@ def test_a_custom_sheet_decodes_like_the_presets(app):
     assert _label_urls(_pages(out.getvalue()), layout, 12) == expected
 
 
-def test_10000_stamps_print_to_pdf_in_seconds(app):
+def test_10000_stamps_print_to_pdf_every_label_readable(app):
     with app.app_context():
         farm = make_farm(10_000, pin=True)
         run = db.session.get(StampRun, farm.run_id)
         out = io.BytesIO()
-        started = time.perf_counter()
         result = printing.print_run(run, out, printing.PRESETS["5x13"])
-        elapsed = time.perf_counter() - started
     assert (result.pages, result.labels) == (154, 10_000)
-    print(f"10,000 stamps to PDF: {elapsed:.2f} s, {len(out.getvalue()) / 1e6:.1f} MB")
-    assert elapsed < 20, f"10,000 stamps took {elapsed:.1f} s"
+    # speed is measured by bench/bench_stamp_printing.py, not here
     last_page = pdfium.PdfDocument(out.getvalue())[153]
     image = last_page.render(scale=DPI / 72).to_pil().convert("L")
     assert len(_decode(image)) == 10_000 - 153 * 65

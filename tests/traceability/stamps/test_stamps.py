@@ -83,15 +83,12 @@ def test_a_run_cannot_be_bound_to_another_producers_product_or_lot(ctx):
         stamps.create_run(mine.id, 5, batch_id=their_lot.id)
 
 
-def test_100000_stamps_are_created_in_seconds_with_bulk_inserts(ctx):
+def test_100000_stamps_are_created_in_one_run(ctx):
     producer = make_producer()
-    started = time.perf_counter()
     run = stamps.create_run(producer.id, 100_000, with_pin=True)
-    elapsed = time.perf_counter() - started
     count = db.session.scalar(select(func.count()).where(Stamp.run_id == run.id))
     assert count == 100_000
     assert run.last_serial == 100_000
-    assert elapsed < 20, f"100,000 stamps took {elapsed:.1f} s"
 
 
 @pytest.mark.postgres_only
