@@ -19,8 +19,8 @@ from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.text import clean_multiline
 from traceability import signals
-from traceability.lots.batches import descendant_ids
 from traceability.lots.events import EventKind, append_locked, lock_batch
+from traceability.lots.lineage import descendant_ids
 from traceability.models import Batch, BatchStatus
 
 MIN_REASON = 5
