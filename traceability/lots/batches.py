@@ -159,6 +159,7 @@ def _event_time_for(day: date, produced_at: datetime | None) -> tuple[datetime, 
 # --------------------------------------------------------------------------- create
 
 
+# Long on purpose: twenty keyword fields in the signature; each check is a _check_* helper.
 def create_batch(
     producer_id: int,
     *,

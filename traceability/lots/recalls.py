@@ -59,6 +59,7 @@ class RecallResult:
     already_recalled: tuple[int, ...]  # descendants recalled earlier (left as they were)
 
 
+# Long on purpose: one recall is one ordered sequence under locks (lots, events, stamps, signal).
 def recall_batch(
     batch_id: int, *, reason: str, actor_id: int | None, actor_role: str
 ) -> RecallResult:
