@@ -439,6 +439,7 @@ def _certificate(
     return 1
 
 
+# Long on purpose: demo records written out one after another read best as one list.
 def _ocop(counts: dict[str, int]) -> None:
     today = local_today()
     # Bà Lan's certificate (JOURNEYS.md): 4★, 80 points, signed in the old province's name.

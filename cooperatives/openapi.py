@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-PROBLEM = {"$ref": "#/components/responses/Problem"}
+from cooperatives.schemas import SCHEMAS, ProvincesOut, ProvinceWardsOut  # noqa: F401
+from core.openapi import json_response
 
-SCHEMAS = {
-    "Place": {
-        "type": "object",
-        "properties": {"code": {"type": "integer"}, "name": {"type": "string"}},
-        "required": ["code", "name"],
-    },
-}
+PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 PATHS = {
     "/api/v1/places/provinces": {
@@ -18,22 +13,7 @@ PATHS = {
             "summary": "The 34 provinces and centrally-run cities in force since 1 July 2025",
             "tags": ["places"],
             "responses": {
-                "200": {
-                    "description": "provinces, sorted by name without accents",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "provinces": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/Place"},
-                                    }
-                                },
-                            }
-                        }
-                    },
-                }
+                "200": json_response("provinces, sorted by name without accents", ProvincesOut)
             },
         }
     },
@@ -45,23 +25,7 @@ PATHS = {
                 {"name": "code", "in": "path", "required": True, "schema": {"type": "integer"}}
             ],
             "responses": {
-                "200": {
-                    "description": "the province and its communes",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "province": {"$ref": "#/components/schemas/Place"},
-                                    "wards": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/Place"},
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
+                "200": json_response("the province and its communes", ProvinceWardsOut),
                 "404": PROBLEM,
             },
         }

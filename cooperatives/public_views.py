@@ -14,7 +14,7 @@ from cooperatives.access import active_membership
 from cooperatives.labels import KIND_LABELS, STATUS_LABELS
 from cooperatives.models import Product, ProductImage, ProductStatus
 from cooperatives.producers import clean_text
-from cooperatives.schemas import ProvinceOut, WardOut
+from cooperatives.schemas import ProvincesOut, ProvinceWardsOut
 from core import places
 from core.errors import NotFound
 from core.i18n import current_locale
@@ -144,7 +144,7 @@ def product_page(slug: str):
 
 @bp.get("/api/v1/places/provinces")
 def api_provinces():
-    response = jsonify({"provinces": ProvinceOut(many=True).dump(places.provinces())})
+    response = jsonify(ProvincesOut().dump({"provinces": places.provinces()}))
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
@@ -155,11 +155,8 @@ def api_wards(code: int):
     province = places.province(code)
     if province is None:
         raise NotFound(_("Không có tỉnh, thành phố với mã này."))
-    body = {
-        "province": ProvinceOut().dump(province),
-        "wards": WardOut(many=True).dump(places.wards_of(code)),
-    }
-    response = jsonify(body)
+    body = {"province": province, "wards": places.wards_of(code)}
+    response = jsonify(ProvinceWardsOut().dump(body))
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response

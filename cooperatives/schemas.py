@@ -1,4 +1,5 @@
-"""Marshmallow schemas of the catalog's JSON: administrative units for the address picker."""
+"""Marshmallow `…Out` schemas of the catalog's JSON (administrative units for the address
+picker): the views dump with them and the OpenAPI description is generated from them."""
 
 from __future__ import annotations
 
@@ -20,3 +21,19 @@ class WardOut(Schema):
     code = fields.Integer()
     name = fields.String()
     province_code = fields.Integer()
+
+
+class ProvincesOut(Schema):
+    """The 34 provinces and centrally-run cities, sorted by name without accents."""
+
+    provinces = fields.List(fields.Nested(ProvinceOut))
+
+
+class ProvinceWardsOut(Schema):
+    """A province and its communes, wards and special zones."""
+
+    province = fields.Nested(ProvinceOut)
+    wards = fields.List(fields.Nested(WardOut))
+
+
+SCHEMAS = (ProvincesOut, ProvinceWardsOut)

@@ -44,6 +44,7 @@ def _instance_secret(instance_path: Path) -> str:
     return key
 
 
+# Long on purpose: one line per setting, read and validated in one place.
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     env = os.environ
     overrides = dict(overrides or {})

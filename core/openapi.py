@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, current_app, jsonify
+from marshmallow import Schema, fields
 
 from core.urls import public_url
 
@@ -14,11 +16,91 @@ PROBLEM = {
 }
 
 
-def add_paths(app: Flask, paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
-    """Called from a domain's init_app with its OpenAPI path items and component schemas."""
+def add_paths(
+    app: Flask,
+    paths: dict[str, Any],
+    schemas: dict[str, Any] | Iterable[type[Schema]] | None = None,
+) -> None:
+    """Called from a domain's init_app with its OpenAPI path items and the marshmallow `…Out`
+    schemas its responses are dumped with (described as components, nested ones too)."""
     registry = app.extensions.setdefault("openapi", {"paths": {}, "schemas": {}})
     registry["paths"].update(paths)
-    registry["schemas"].update(schemas or {})
+    if isinstance(schemas, dict):
+        registry["schemas"].update(schemas)
+    else:
+        for schema in schemas or ():
+            _describe(schema, registry["schemas"])
+
+
+def ref(schema: type[Schema]) -> dict[str, str]:
+    """A reference to the component that describes `schema` (for a path's responses)."""
+    return {"$ref": f"#/components/schemas/{_name(schema)}"}
+
+
+def json_response(description: str, schema: type[Schema], many: bool = False) -> dict[str, Any]:
+    """A 200 response documented by the `…Out` schema the view dumps with."""
+    body: dict[str, Any] = {"type": "array", "items": ref(schema)} if many else ref(schema)
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
+def _name(schema: type[Schema] | Schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Out") or cls.__name__
+
+
+_TYPES: tuple[tuple[type[fields.Field], dict[str, Any]], ...] = (
+    (fields.Boolean, {"type": "boolean"}),
+    (fields.Integer, {"type": "integer"}),
+    (fields.Float, {"type": "number"}),
+    (fields.DateTime, {"type": "string", "format": "date-time"}),
+    (fields.Date, {"type": "string", "format": "date"}),
+    (fields.String, {"type": "string"}),
+    (fields.Dict, {"type": "object"}),
+)
+
+
+def _field(field: fields.Field, components: dict[str, Any]) -> dict[str, Any]:
+    described: dict[str, Any] = dict(field.metadata.get("openapi", {}))
+    if not described:
+        if isinstance(field, fields.Nested):
+            described = ref(_describe(field.nested, components))  # type: ignore[arg-type]
+            if field.many:
+                described = {"type": "array", "items": described}
+        elif isinstance(field, fields.List):
+            described = {"type": "array", "items": _field(field.inner, components)}
+        else:
+            described = next((dict(t) for kind, t in _TYPES if isinstance(field, kind)), {})
+    if field.allow_none and "type" in described:
+        described["type"] = [described["type"], "null"]
+    elif field.allow_none and "$ref" in described:
+        described = {"anyOf": [described, {"type": "null"}]}
+    if "description" in field.metadata:
+        described["description"] = field.metadata["description"]
+    return described
+
+
+def _describe(schema: Any, components: dict[str, Any]) -> type[Schema]:
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = _name(cls)
+    if name not in components:
+        components[name] = {}  # placeholder: a schema may nest itself
+        instance = cls()
+        properties = {
+            (field.data_key or key): _field(field, components)
+            for key, field in instance.dump_fields.items()
+        }
+        required = [
+            field.data_key or key
+            for key, field in instance.dump_fields.items()
+            if field.required or field.metadata.get("always", False)
+        ]
+        body: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            body["required"] = required
+        if cls.__doc__:
+            body["description"] = " ".join(cls.__doc__.split())
+        components[name] = body
+    return cls
 
 
 def document() -> dict[str, Any]:

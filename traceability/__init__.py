@@ -20,9 +20,9 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
 
     from core.openapi import add_paths
-    from traceability.lots.openapi import PATHS
+    from traceability.lots.openapi import PATHS, SCHEMAS
 
-    add_paths(app, PATHS)
+    add_paths(app, PATHS, SCHEMAS)
     stamp_cli.init_app(app)
 
     from flask_babel import lazy_gettext as _l

@@ -34,6 +34,7 @@ SEED = 20251124
 RECALL_REASON = "Mẫu kiểm nghiệm không đạt (dữ liệu thử tải)"
 
 
+# Long on purpose: a benchmark data generator, bulk inserts in sequence.
 def generate(producers: int = 1000, products: int = 100_000, stamps: int = 0) -> str:
     if stamps <= 0:
         return "no stamps asked (use --stamps N)"

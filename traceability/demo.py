@@ -79,6 +79,7 @@ def _event(batch: Batch, actor: Actor, kind: str, day: str, clock: str, **detail
     )
 
 
+# Long on purpose: a demo story (lots, events, a recall) told in order.
 def _cao_phong(producer: Producer, created: list[str]) -> None:
     grade1 = _product(producer, "Cam Cao Phong loại 1")
     bagged = _product(producer, "Cam Cao Phong túi 3 kg") or grade1

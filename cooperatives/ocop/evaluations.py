@@ -145,6 +145,8 @@ def score_evaluation(
     return evaluation
 
 
+# Long on purpose: the council decision's checks in the order of the rules (scope, stars,
+# dates, number), then the certificate; split it when a second decision path appears.
 def decide_evaluation(
     council_user: User | None,
     evaluation_id: int,

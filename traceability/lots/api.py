@@ -20,7 +20,10 @@ from core.db import db
 from core.errors import NotFound
 from core.gs1 import digital_link
 from core.urls import public_url
-from traceability.lots import batches, epcis, events
+from traceability.lots import epcis
+from traceability.lots.chain import verify_chain
+from traceability.lots.schemas import BatchOut, ChainReportOut
+from traceability.lots.summary import trace_summary as summary_of
 from traceability.models import Batch
 
 bp = Blueprint("traceability_api", __name__)
@@ -67,44 +70,10 @@ def _cache(response: Response, public: bool) -> Response:
     return response
 
 
-def _lot(ref: batches.LotRef) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": ref.id,
-        "lot_code": ref.lot_code,
-        "product": ref.product_name,
-        "produced_on": ref.produced_on.isoformat(),
-        "status": ref.status,
-    }
-    if ref.quantity is not None:
-        item["quantity"] = format(ref.quantity.normalize(), "f")
-        item["unit"] = ref.unit
-    return item
-
-
-def _event(entry: events.TimelineEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "seq": entry.seq,
-        "kind": entry.kind,
-        "label": entry.label,
-        "event_time": entry.local_time.isoformat(),
-        "time_known": entry.time_known,
-        "location": entry.location_text,
-        "location_ward_code": entry.location_ward_code,
-        "biz_step": entry.biz_step,
-        "disposition": entry.disposition,
-        "state": entry.state,
-        "corrects_event_id": entry.corrects_event_id,
-        "superseded_by_id": entry.superseded_by_id,
-        "details": {k: v for k, v in entry.details.items() if k != "time_known"},
-        "hash": entry.hash,
-    }
-
-
 @bp.get("/api/v1/batches/<int:batch_id>")
 def batch_json(batch_id: int):
     batch, member = readable_batch(batch_id)
-    summary = batches.trace_summary(batch.id)
+    summary = summary_of(batch.id)
     product, producer = summary.product, summary.producer
     body: dict[str, Any] = {
         "id": batch.id,
@@ -118,10 +87,10 @@ def batch_json(batch_id: int):
             if product.gtin
             else None,
         },
-        "producer": {"id": producer.id, "name": producer.name, "slug": producer.slug},
-        "produced_on": batch.produced_on.isoformat(),
-        "best_before": batch.best_before.isoformat() if batch.best_before else None,
-        "expires_on": batch.expires_on.isoformat() if batch.expires_on else None,
+        "producer": producer,
+        "produced_on": batch.produced_on,
+        "best_before": batch.best_before,
+        "expires_on": batch.expires_on,
         "quantity": format(batch.quantity.normalize(), "f"),
         "unit": batch.unit,
         "origin": {
@@ -136,14 +105,14 @@ def batch_json(batch_id: int):
         "status": batch.status,
         "recall": {
             "reason": batch.recall_reason,
-            "recalled_at": batch.recalled_at.isoformat() if batch.recalled_at else None,
+            "recalled_at": batch.recalled_at,
             "origin_batch_id": batch.recall_origin_id,
         }
         if summary.recalled
         else None,
-        "parents": [_lot(ref) for ref in summary.parents],
-        "children": [_lot(ref) for ref in summary.children],
-        "events": [_event(entry) for entry in summary.events],
+        "parents": summary.parents,
+        "children": summary.children,
+        "events": summary.events,
         "chain_head": batch.chain_head,
         "links": {
             "epcis": url_for(".batch_epcis", batch_id=batch.id, _external=False),
@@ -152,6 +121,7 @@ def batch_json(batch_id: int):
     }
     if member:
         body["notes"] = batch.notes
+    body = BatchOut().dump(body)
     return _cache(jsonify(body), public=not member)
 
 
@@ -170,7 +140,7 @@ def batch_epcis(batch_id: int):
 @bp.get("/api/v1/batches/<int:batch_id>/verify")
 def batch_verify(batch_id: int):
     batch, member = readable_batch(batch_id)
-    report = events.verify_chain(batch.id)
-    response = jsonify(report.as_dict())
+    report = verify_chain(batch.id)
+    response = jsonify(ChainReportOut().dump(report.as_dict()))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,6 @@ Services flush but never commit; they raise DomainError subclasses with Vietname
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
@@ -32,17 +31,14 @@ from core.text import clean, clean_multiline
 from traceability.lots.events import (
     UNITS,
     EventKind,
-    TimelineEntry,
     append_locked,
     lock_batch,
     normalize_quantity,
-    timeline,
 )
-from traceability.models import Batch, BatchImage, BatchInput, BatchStatus, TraceEvent
+from traceability.lots.lineage import _link, _load_parents, _parent_shares, _parents_detail
+from traceability.models import Batch, BatchImage, BatchStatus
 
 LOT_CODE_MAX = 20  # GS1 AI (10)
-MAX_ID = 2**31 - 1
-MAX_PARENTS = 20
 MAX_PHOTOS = 6
 MAX_OTHER_STANDARDS = 5
 MAX_STANDARD_TEXT = 80
@@ -72,17 +68,6 @@ def standard_label(value: str) -> str:
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def as_id(raw: Any) -> int | None:
-    """A database id typed or posted by someone: a positive int in range, or None."""
-    if isinstance(raw, bool):
-        return None
-    try:
-        value = int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value <= MAX_ID else None
 
 
 def _parse_date(value: Any, field: str, errors: dict[str, str]) -> date | None:
@@ -162,39 +147,6 @@ def _lot_code_taken(producer_id: int, lot_code: str) -> bool:
     )
 
 
-def _load_parents(producer_id: int, parent_ids: Iterable[Any]) -> list[Batch]:
-    ids: list[int] = []
-    for raw in parent_ids or ():
-        value = as_id(raw)
-        if value is None:
-            raise Invalid(fields={"parents": _("Lô nguồn không hợp lệ.")})
-        if value not in ids:
-            ids.append(value)
-    if len(ids) > MAX_PARENTS:
-        raise Invalid(fields={"parents": _("Tối đa %(n)s lô nguồn.", n=MAX_PARENTS)})
-    if not ids:
-        return []
-    found = {
-        b.id: b
-        for b in db.session.scalars(
-            select(Batch).where(Batch.id.in_(ids), Batch.producer_id == producer_id)
-        )
-    }
-    if len(found) != len(ids):
-        # The same answer for unknown lots and other producers' lots: ids reveal nothing.
-        raise Invalid(fields={"parents": _("Lô nguồn phải là lô của chính cơ sở bạn.")})
-    recalled = [b.lot_code for b in found.values() if b.status == BatchStatus.RECALLED]
-    if recalled:
-        raise Invalid(
-            fields={
-                "parents": _(
-                    "Lô %(lots)s đã bị thu hồi, không dùng được.", lots=", ".join(recalled)
-                )
-            }
-        )
-    return [found[i] for i in ids]
-
-
 def _event_time_for(day: date, produced_at: datetime | None) -> tuple[datetime, bool]:
     """When only a date is known, the event is dated at 00:00 local time and marked so."""
     if produced_at is not None:
@@ -207,6 +159,7 @@ def _event_time_for(day: date, produced_at: datetime | None) -> tuple[datetime, 
 # --------------------------------------------------------------------------- create
 
 
+# Long on purpose: twenty keyword fields in the signature; each check is a _check_* helper.
 def create_batch(
     producer_id: int,
     *,
@@ -238,7 +191,7 @@ def create_batch(
         raise NotFound()
     errors: dict[str, str] = {}
 
-    product_key = as_id(product_id)
+    product_key = parse_id(product_id)
     product = db.session.get(Product, product_key) if product_key else None
     if product is None or product.producer_id != producer.id:
         errors["product_id"] = _("Chọn một sản phẩm của cơ sở.")
@@ -422,111 +375,6 @@ def _first_event(
     )
 
 
-def _parent_shares(
-    parents: Sequence[Batch], quantities: Mapping[int, Any], errors: dict[str, str]
-) -> dict[int, tuple[str | None, str | None]]:
-    """How much of each parent went in (optional), in the parent's unit."""
-    shares: dict[int, tuple[str | None, str | None]] = {}
-    for parent in parents:
-        raw = quantities.get(parent.id)
-        if raw in (None, ""):
-            shares[parent.id] = (None, None)
-            continue
-        try:
-            shares[parent.id] = (normalize_quantity(raw), parent.unit)
-        except Invalid:
-            errors["parents"] = _("Số lượng lấy từ lô %(lot)s không hợp lệ.", lot=parent.lot_code)
-    return shares
-
-
-def _parents_detail(
-    parents: Sequence[Batch], shares: Mapping[int, tuple[str | None, str | None]]
-) -> list[dict[str, Any]]:
-    out = []
-    for parent in parents:
-        quantity, unit = shares.get(parent.id, (None, None))
-        item: dict[str, Any] = {"batch_id": parent.id, "lot_code": parent.lot_code}
-        if quantity is not None:
-            item.update(quantity=quantity, unit=unit)
-        out.append(item)
-    return out
-
-
-def _link(
-    child: Batch, parents: Sequence[Batch], shares: Mapping[int, tuple[str | None, str | None]]
-) -> None:
-    for parent in parents:
-        quantity, unit = shares.get(parent.id, (None, None))
-        db.session.add(
-            BatchInput(
-                child_id=child.id,
-                parent_id=parent.id,
-                quantity=Decimal(quantity) if quantity else None,
-                unit=unit,
-            )
-        )
-    db.session.flush()
-
-
-def add_parents(
-    batch_id: int,
-    parent_ids: Iterable[Any],
-    *,
-    parent_quantities: Mapping[int, Any] | None = None,
-    recorded_by_id: int | None = None,
-    actor_role: str = "",
-) -> TraceEvent:
-    """Record that an existing lot was (also) made from other lots of the same producer."""
-    child = lock_batch(batch_id)
-    errors: dict[str, str] = {}
-    parents = _load_parents(child.producer_id, parent_ids)
-    if not parents:
-        raise Invalid(fields={"parents": _("Chọn ít nhất một lô nguồn.")})
-    existing = set(
-        db.session.scalars(select(BatchInput.parent_id).where(BatchInput.child_id == child.id))
-    )
-    if any(p.id in existing for p in parents):
-        raise Invalid(fields={"parents": _("Lô nguồn này đã được ghi.")})
-    forbidden = {child.id, *descendant_ids(child.id)}
-    looped = [p.lot_code for p in parents if p.id in forbidden]
-    if looped:
-        raise Invalid(
-            fields={
-                "parents": _(
-                    "Lô %(lots)s được làm ra từ lô này, không thể là lô nguồn của nó.",
-                    lots=", ".join(looped),
-                )
-            }
-        )
-    shares = _parent_shares(parents, parent_quantities or {}, errors)
-    if errors:
-        raise Invalid(fields=errors)
-    _link(child, parents, shares)
-    event = append_locked(
-        child,
-        EventKind.TRANSFORMING,
-        event_time=None,
-        location_ward_code=child.origin_ward_code,
-        details={"parents": _parents_detail(parents, shares)},
-        recorded_by_id=recorded_by_id,
-    )
-    audit.record(
-        recorded_by_id,
-        "batch.add_parents",
-        producer_id=child.producer_id,
-        actor_role=actor_role,
-        subject_type="batch",
-        subject_id=child.id,
-        summary=_(
-            "Lô %(lot)s làm từ %(parents)s",
-            lot=child.lot_code,
-            parents=", ".join(p.lot_code for p in parents),
-        ),
-        details={"parents": [p.id for p in parents]},
-    )
-    return event
-
-
 def add_photo(
     batch_id: int, stream: IO[bytes], *, actor_id: int | None = None, actor_role: str = ""
 ) -> BatchImage:
@@ -559,53 +407,6 @@ def add_photo(
     return image
 
 
-# --------------------------------------------------------------------------- lineage
-
-
-def parents(batch: Batch | int) -> list[Batch]:
-    """One step back: the lots this lot was made from."""
-    batch_id = batch if isinstance(batch, int) else batch.id
-    return list(
-        db.session.scalars(
-            select(Batch)
-            .join(BatchInput, BatchInput.parent_id == Batch.id)
-            .where(BatchInput.child_id == batch_id)
-            .order_by(Batch.produced_on, Batch.id)
-        )
-    )
-
-
-def children(batch: Batch | int) -> list[Batch]:
-    """One step forward: the lots made from this lot."""
-    batch_id = batch if isinstance(batch, int) else batch.id
-    return list(
-        db.session.scalars(
-            select(Batch)
-            .join(BatchInput, BatchInput.child_id == Batch.id)
-            .where(BatchInput.parent_id == batch_id)
-            .order_by(Batch.produced_on, Batch.id)
-        )
-    )
-
-
-def descendant_ids(batch_id: int) -> list[int]:
-    """Every lot made, directly or not, from this one (breadth first, one query per level)."""
-    seen: set[int] = {batch_id}
-    order: list[int] = []
-    frontier = [batch_id]
-    while frontier:
-        rows = db.session.scalars(
-            select(BatchInput.child_id).where(BatchInput.parent_id.in_(frontier))
-        ).all()
-        frontier = []
-        for child_id in rows:
-            if child_id not in seen:
-                seen.add(child_id)
-                order.append(child_id)
-                frontier.append(child_id)
-    return order
-
-
 def get_batch(producer_id: int, batch_id: int) -> Batch:
     """A producer's batch, or NotFound (also for another producer's batch)."""
     batch = db.session.get(Batch, batch_id)
@@ -631,129 +432,3 @@ def origin_line(batch: Batch) -> str:
         return batch.origin_text
     parts = [ward(batch.origin_ward_code), province(batch.origin_province_code)]
     return ", ".join(p.name for p in parts if p is not None)
-
-
-# --------------------------------------------------------------------------- read model
-
-
-@dataclass(frozen=True)
-class LotRef:
-    """A neighbouring lot, as the scan page names it."""
-
-    id: int
-    lot_code: str
-    product_name: str
-    produced_on: date
-    status: str
-    quantity: Decimal | None = None  # how much of the parent went into the child
-    unit: str | None = None
-
-    @property
-    def recalled(self) -> bool:
-        return self.status == BatchStatus.RECALLED
-
-
-@dataclass(frozen=True)
-class TraceSummary:
-    """Everything the consumer scan page shows about a lot, read in a handful of queries."""
-
-    batch: Batch
-    product: Product
-    producer: Producer
-    origin_text: str
-    standards: tuple[str, ...]  # display labels
-    events: tuple[TimelineEntry, ...]  # time order, corrections applied (see TimelineEntry.state)
-    parents: tuple[LotRef, ...]
-    children: tuple[LotRef, ...]
-    images: tuple[BatchImage, ...]
-    chain_head: str | None
-    recalled: bool
-    recall_reason: str | None
-    recalled_at: datetime | None
-    recall_origin: LotRef | None  # the lot whose recall reached this one (may be itself)
-
-    @property
-    def journey(self) -> tuple[TimelineEntry, ...]:
-        """The events as they stand now (corrected and retracted ones left out)."""
-        return tuple(e for e in self.events if e.is_current)
-
-    @property
-    def recalled_through_parent(self) -> bool:
-        return self.recall_origin is not None and self.recall_origin.id != self.batch.id
-
-
-def _lineage(batch_id: int, *, up: bool) -> tuple[LotRef, ...]:
-    other = BatchInput.parent_id if up else BatchInput.child_id
-    mine = BatchInput.child_id if up else BatchInput.parent_id
-    rows = db.session.execute(
-        select(
-            Batch.id,
-            Batch.lot_code,
-            Product.name_vi,
-            Batch.produced_on,
-            Batch.status,
-            BatchInput.quantity,
-            BatchInput.unit,
-        )
-        .join(BatchInput, other == Batch.id)
-        .join(Product, Product.id == Batch.product_id)
-        .where(mine == batch_id)
-        .order_by(Batch.produced_on, Batch.id)
-    )
-    return tuple(LotRef(*row) for row in rows)
-
-
-def trace_summary(batch_id: int) -> TraceSummary:
-    """The read model of one lot for the scan page: 5–6 queries whatever the lot's size."""
-    row = db.session.execute(
-        select(Batch, Product, Producer)
-        .join(Product, Product.id == Batch.product_id)
-        .join(Producer, Producer.id == Batch.producer_id)
-        .where(Batch.id == batch_id)
-    ).first()
-    if row is None:
-        raise NotFound(_("Không tìm thấy lô hàng."))
-    batch, product, producer = row
-    events = list(
-        db.session.scalars(
-            select(TraceEvent).where(TraceEvent.batch_id == batch.id).order_by(TraceEvent.seq)
-        )
-    )
-    images = tuple(
-        db.session.scalars(
-            select(BatchImage)
-            .where(BatchImage.batch_id == batch.id)
-            .order_by(BatchImage.position, BatchImage.id)
-        )
-    )
-    recalled = batch.status == BatchStatus.RECALLED
-    origin: LotRef | None = None
-    if recalled:
-        origin_id = batch.recall_origin_id or batch.id
-        if origin_id == batch.id:
-            origin = LotRef(
-                batch.id, batch.lot_code, product.name_vi, batch.produced_on, batch.status
-            )
-        else:
-            found = db.session.execute(
-                select(Batch.id, Batch.lot_code, Product.name_vi, Batch.produced_on, Batch.status)
-                .join(Product, Product.id == Batch.product_id)
-                .where(Batch.id == origin_id)
-            ).first()
-            origin = LotRef(*found) if found else None
-    return TraceSummary(
-        batch=batch,
-        product=product,
-        producer=producer,
-        origin_text=origin_line(batch),
-        standards=tuple(standard_label(s) for s in batch.standards or ()),
-        events=tuple(timeline(events)),
-        parents=_lineage(batch.id, up=True),
-        children=_lineage(batch.id, up=False),
-        images=images,
-        chain_head=batch.chain_head,
-        recalled=recalled,
-        recall_reason=batch.recall_reason,
-        recalled_at=batch.recalled_at,
-        recall_origin=origin,
-    )

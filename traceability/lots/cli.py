@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core.db import db
-from traceability.lots.events import verify_chain
+from traceability.lots.chain import verify_chain
 from traceability.models import Batch
 
 trace = AppGroup("trace", help="Truy xuất nguồn gốc: kiểm tra chuỗi sự kiện của các lô.")

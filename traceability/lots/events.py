@@ -10,8 +10,6 @@ event's hash in the same batch, "" for the first) is part of that content, and
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -30,9 +28,9 @@ from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.places import ward
 from core.text import clean, clean_multiline
+from traceability.lots.chain import compute_hash
 from traceability.models import Batch, TraceEvent
 
-HASH_VERSION = 1
 DEFAULT_TZ_OFFSET = "+07:00"
 # The pattern the EPCIS 2.0 JSON schema allows for eventTimeZoneOffset.
 _TZ_OFFSET = re.compile(r"^[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)$")
@@ -174,47 +172,6 @@ def _refuse_update(mapper: Any, connection: Any, target: TraceEvent) -> None:
 @sa_event.listens_for(TraceEvent, "before_delete")
 def _refuse_delete(mapper: Any, connection: Any, target: TraceEvent) -> None:
     raise AppendOnlyViolation(f"trace event {target.id} is append-only: it is never deleted")
-
-
-# --------------------------------------------------------------------------- canonical content
-
-
-def utc_iso(value: datetime) -> str:
-    if value.tzinfo is None:  # SQLite returns naive UTC when read outside UTCDateTime
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def canonical_content(event: TraceEvent, prev_hash: str | None) -> dict[str, Any]:
-    """The fields that matter. recorded_by is left out on purpose: deleting a user account sets
-    it to NULL and must not break the chain (the audit log keeps who did what)."""
-    return {
-        "v": HASH_VERSION,
-        "uuid": event.event_uuid,
-        "batch_id": event.batch_id,
-        "seq": event.seq,
-        "kind": event.kind,
-        "type": event.event_type,
-        "action": event.action,
-        "biz_step": event.biz_step,
-        "disposition": event.disposition,
-        "event_time": utc_iso(event.event_time),
-        "tz": event.event_tz_offset,
-        "ward": event.location_ward_code,
-        "place": event.location_text or "",
-        "details": event.details or {},
-        "corrects": event.corrects_event_id,
-        "recorded_at": utc_iso(event.recorded_at),
-        "prev_hash": prev_hash or "",
-    }
-
-
-def canonical_json(content: Mapping[str, Any]) -> bytes:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def compute_hash(event: TraceEvent, prev_hash: str | None) -> str:
-    return hashlib.sha256(canonical_json(canonical_content(event, prev_hash))).hexdigest()
 
 
 # --------------------------------------------------------------------------- validation
@@ -554,188 +511,4 @@ def events_of(batch_id: int) -> list[TraceEvent]:
         db.session.scalars(
             select(TraceEvent).where(TraceEvent.batch_id == batch_id).order_by(TraceEvent.seq)
         )
-    )
-
-
-# --------------------------------------------------------------------------- the timeline
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One event as people should read it. state: "current", "corrected" (replaced by
-    `superseded_by_id`) or "retracted" (declared not to have happened)."""
-
-    id: int
-    seq: int
-    kind: str
-    label: str
-    event_time: datetime  # UTC
-    local_time: datetime  # in the event's own time-zone offset
-    tz_offset: str
-    location_ward_code: int | None
-    location_text: str
-    details: dict[str, Any]
-    biz_step: str
-    disposition: str | None
-    state: str
-    corrects_event_id: int | None
-    superseded_by_id: int | None
-    hash: str
-    time_known: bool  # False when only the date was recorded
-
-    @property
-    def is_current(self) -> bool:
-        return self.state == "current"
-
-
-def timeline(events: list[TraceEvent]) -> list[TimelineEntry]:
-    """Effective events in time order: a corrected event is shown as corrected and its
-    replacement takes its place; retraction records themselves are not shown."""
-    superseded: dict[int, int] = {}
-    retracted: set[int] = set()
-    for event in events:
-        if event.corrects_event_id is not None:
-            superseded[event.corrects_event_id] = event.id
-            if event.kind == EventKind.CORRECTION:
-                retracted.add(event.corrects_event_id)
-    entries: list[TimelineEntry] = []
-    for event in events:
-        if event.kind == EventKind.CORRECTION:
-            continue
-        if event.id in retracted:
-            state = "retracted"
-        elif event.id in superseded:
-            state = "corrected"
-        else:
-            state = "current"
-        details = dict(event.details or {})
-        entries.append(
-            TimelineEntry(
-                id=event.id,
-                seq=event.seq,
-                kind=event.kind,
-                label=kind_label(event.kind),
-                event_time=event.event_time,
-                local_time=local_event_time(event),
-                tz_offset=event.event_tz_offset,
-                location_ward_code=event.location_ward_code,
-                location_text=event.location_text or _ward_name(event.location_ward_code),
-                details=details,
-                biz_step=event.biz_step,
-                disposition=event.disposition,
-                state=state,
-                corrects_event_id=event.corrects_event_id,
-                superseded_by_id=None if event.id in retracted else superseded.get(event.id),
-                hash=event.hash,
-                time_known=details.get("time_known", True) is not False,
-            )
-        )
-    entries.sort(key=lambda e: (e.event_time, e.seq))
-    return entries
-
-
-def _ward_name(code: int | None) -> str:
-    place = ward(code)
-    return place.name if place else ""
-
-
-# --------------------------------------------------------------------------- verification
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    batch_id: int
-    lot_code: str
-    ok: bool
-    events: int
-    chain_head: str | None
-    broken_event_id: int | None = None
-    broken_seq: int | None = None
-    problem: str = ""  # content | link | sequence | head
-    expected: str | None = None
-    found: str | None = None
-
-    @property
-    def message(self) -> str:
-        if self.ok:
-            return _("Chuỗi nguyên vẹn (%(n)s sự kiện).", n=self.events)
-        messages = {
-            "content": _(
-                "Nội dung sự kiện số %(seq)s đã bị sửa ngoài ứng dụng.", seq=self.broken_seq
-            ),
-            "link": _("Sự kiện số %(seq)s không nối đúng với sự kiện trước.", seq=self.broken_seq),
-            "sequence": _("Thứ tự sự kiện bị đứt ở số %(seq)s.", seq=self.broken_seq),
-            "head": _("Đầu chuỗi của lô không khớp với sự kiện cuối."),
-        }
-        return messages.get(self.problem, self.problem)
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "batch_id": self.batch_id,
-            "lot_code": self.lot_code,
-            "ok": self.ok,
-            "events": self.events,
-            "chain_head": self.chain_head,
-            "message": self.message,
-        }
-        if not self.ok:
-            body["broken"] = {
-                "event_id": self.broken_event_id,
-                "seq": self.broken_seq,
-                "problem": self.problem,
-                "expected": self.expected,
-                "found": self.found,
-            }
-        return body
-
-
-def verify_chain(batch_id: int) -> ChainReport:
-    """Recompute every hash of a batch in order from what the database holds now; report the
-    first broken link (or OK)."""
-    batch = db.session.scalar(
-        select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)
-    )
-    if batch is None:
-        raise NotFound(_("Không tìm thấy lô hàng."))
-    events = list(
-        db.session.scalars(
-            select(TraceEvent)
-            .where(TraceEvent.batch_id == batch_id)
-            .order_by(TraceEvent.seq)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-    def broken(event: TraceEvent | None, problem: str, expected: Any, found: Any) -> ChainReport:
-        return ChainReport(
-            batch_id=batch.id,
-            lot_code=batch.lot_code,
-            ok=False,
-            events=len(events),
-            chain_head=batch.chain_head,
-            broken_event_id=event.id if event else None,
-            broken_seq=event.seq if event else None,
-            problem=problem,
-            expected=None if expected is None else str(expected),
-            found=None if found is None else str(found),
-        )
-
-    prev: str | None = None
-    for index, event in enumerate(events, start=1):
-        if event.seq != index:
-            return broken(event, "sequence", index, event.seq)
-        if (event.prev_hash or None) != prev:
-            return broken(event, "link", prev, event.prev_hash)
-        recomputed = compute_hash(event, prev)
-        if recomputed != event.hash:
-            return broken(event, "content", recomputed, event.hash)
-        prev = event.hash
-    if (batch.chain_head or None) != prev:
-        return broken(events[-1] if events else None, "head", prev, batch.chain_head)
-    return ChainReport(
-        batch_id=batch.id,
-        lot_code=batch.lot_code,
-        ok=True,
-        events=len(events),
-        chain_head=batch.chain_head,
     )

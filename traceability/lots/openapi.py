@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from core.openapi import json_response
+from traceability.lots.schemas import SCHEMAS, BatchOut, ChainReportOut  # noqa: F401
+
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 READ_NOTE = (
@@ -17,7 +20,7 @@ PATHS = {
             "tags": ["traceability"],
             "parameters": [BATCH_ID],
             "responses": {
-                "200": {"description": "the lot", "content": {"application/json": {}}},
+                "200": json_response("the lot", BatchOut),
                 "404": PROBLEM,
             },
         }
@@ -42,7 +45,7 @@ PATHS = {
             "tags": ["traceability"],
             "parameters": [BATCH_ID],
             "responses": {
-                "200": {"description": "chain report", "content": {"application/json": {}}},
+                "200": json_response("chain report", ChainReportOut),
                 "404": PROBLEM,
             },
         }

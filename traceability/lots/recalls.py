@@ -19,8 +19,8 @@ from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.text import clean_multiline
 from traceability import signals
-from traceability.lots.batches import descendant_ids
 from traceability.lots.events import EventKind, append_locked, lock_batch
+from traceability.lots.lineage import descendant_ids
 from traceability.models import Batch, BatchStatus
 
 MIN_REASON = 5
@@ -59,6 +59,7 @@ class RecallResult:
     already_recalled: tuple[int, ...]  # descendants recalled earlier (left as they were)
 
 
+# Long on purpose: one recall is one ordered sequence under locks (lots, events, stamps, signal).
 def recall_batch(
     batch_id: int, *, reason: str, actor_id: int | None, actor_role: str
 ) -> RecallResult:

@@ -33,7 +33,8 @@ from core import places
 from core.db import db, unit_of_work, utcnow
 from core.errors import DomainError, Invalid, NotFound
 from core.i18n import LOCAL_TZ, local_today
-from traceability.lots import batches, events, recalls
+from traceability.lots import batches, events, lineage, recalls
+from traceability.lots.chain import verify_chain
 from traceability.lots.epcis import lot_uri
 from traceability.lots.forms import (
     BatchForm,
@@ -44,6 +45,7 @@ from traceability.lots.forms import (
     RecallForm,
     choice,
 )
+from traceability.lots.summary import trace_summary as summary_of
 from traceability.models import Batch, BatchStatus, TraceEvent
 
 bp = Blueprint("traceability", __name__)
@@ -231,8 +233,8 @@ def _batch_page(
     photo_form: PhotoForm | None = None,
     parents_form: ParentsForm | None = None,
 ):
-    summary = batches.trace_summary(batch.id)
-    chain = events.verify_chain(batch.id)
+    summary = summary_of(batch.id)
+    chain = verify_chain(batch.id)
     parents_form = parents_form or ParentsForm(formdata=None)
     known = {ref.id for ref in summary.parents} | {batch.id}
     parents_form.parents.choices = [
@@ -424,7 +426,7 @@ def batch_parents(producer_id: int, batch_id: int):
     form = ParentsForm()
     try:
         with unit_of_work():
-            batches.add_parents(
+            lineage.add_parents(
                 batch.id,
                 form.parents.data or [],
                 recorded_by_id=acting.user.id,
@@ -500,7 +502,7 @@ def authority_recall(batch_id: int):
     role = recalls.recall_authority(user, batch.producer)
     if role is None:
         raise NotFound()
-    summary = batches.trace_summary(batch.id)
+    summary = summary_of(batch.id)
     if request.method == "GET":
         form = RecallForm(formdata=None)
         return render_template(
@@ -514,7 +516,7 @@ def authority_recall(batch_id: int):
             )
     except DomainError as error:
         form.show_errors(error)
-        summary = batches.trace_summary(batch_id)
+        summary = summary_of(batch_id)
         html = render_template(
             "traceability/batches/authority_recall.html", summary=summary, form=form
         )

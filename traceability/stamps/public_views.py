@@ -143,8 +143,9 @@ def _respond(
 ) -> Response:
     """The stamp in the format asked for, from what was read once."""
     if fmt == "html":
+        today = reading.today or i18n.local_today()
         return html_stamp_response(
-            reading, i18n.local_today(), pin_form=pin_form, pin_result=pin_result, status=status
+            reading, today, pin_form=pin_form, pin_result=pin_result, status=status
         )
     summary, certificate = lot_of(reading.facts) if reading.has_lot else (None, None)
     code = 404 if reading.facts is None else (status or 200)
@@ -226,7 +227,7 @@ def _see_other(path: str) -> Response:
 
 
 def _lot_response(batch: Batch, anchor: str) -> Response:
-    from traceability.lots.batches import trace_summary
+    from traceability.lots.summary import trace_summary
 
     summary = trace_summary(batch.id)
     certificate = valid_certificate(batch.product_id)

@@ -12,7 +12,7 @@ from flask import current_app
 
 from cooperatives.models import OcopCertificate
 from core.db import db, utcnow
-from traceability.lots.batches import TraceSummary, trace_summary
+from traceability.lots.summary import TraceSummary, trace_summary
 from traceability.stamps import scans
 from traceability.stamps.codes import canonical_url
 from traceability.stamps.scan_cache import StampFacts, count_scan, stamp_facts
@@ -34,6 +34,7 @@ class StampReading:
     verdict: scans.Verdict
     tally: scans.ScanTally | None = None
     link: str = ""  # the canonical address of the stamp's page
+    today: date | None = None  # the local date it was read for (certificates valid today)
 
     @property
     def has_lot(self) -> bool:
@@ -81,6 +82,7 @@ def read_stamp(
         verdict=scans.verdict_from(facts.state, facts.batch_status),
         tally=scans.with_copy_warning(facts.id, counted, threshold),
         link=canonical_url(facts.code, facts.serial, facts.dl_gtin, facts.dl_lot, via=via),
+        today=today,
     )
 
 

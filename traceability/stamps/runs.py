@@ -78,6 +78,7 @@ def check_quantity(quantity: Any) -> int:
     return value
 
 
+# Long on purpose: serials under a lock, then bulk INSERTs of 5,000 with a clash check.
 def create_run(
     producer_id: int,
     quantity: Any,

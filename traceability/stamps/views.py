@@ -31,6 +31,7 @@ from cooperatives.models import MemberRole, Product, ProductStatus
 from core.db import db, unit_of_work
 from core.errors import DomainError, Invalid, NotFound
 from core.forms import options
+from core.numbers import parse_id
 from traceability import stamps
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamps import printing
@@ -92,10 +93,10 @@ def _lot_choices(producer_id: int, empty: str | None) -> list[SelectChoice]:
 
 
 def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return -1  # a value that exists nowhere: the service names the field
+    if value in (None, ""):
+        return None
+    number = parse_id(value)
+    return -1 if number is None else number  # -1 exists nowhere: the service names the field
 
 
 # ------------------------------------------------------------------------------- runs
@@ -298,7 +299,6 @@ def activate(producer_id: int):
                 acting.user.id,
                 actor_role=acting.role,
             )
-            lot = db.session.get(Batch, int(form.batch_id.data))
     except DomainError as error:
         form.show_errors(error)
         return _render("traceability/stamps/activate.html", acting, 422, form=form)
@@ -308,7 +308,7 @@ def activate(producer_id: int):
             n=result.count,
             first=result.first,
             last=result.last,
-            lot=lot.lot_code,
+            lot=result.lot_code,
         )
     )
     return redirect(url_for(".runs", producer_id=producer_id), code=303)

@@ -16,7 +16,9 @@ from core.i18n import local_today
 from tests.conftest import login
 from tests.factories import add_member, make_batch, make_producer, make_product, make_user
 from traceability.lots import events
-from traceability.lots.batches import add_parents, children, create_batch, parents, trace_summary
+from traceability.lots.batches import create_batch
+from traceability.lots.lineage import add_parents, children, parents
+from traceability.lots.summary import trace_summary
 from traceability.models import Batch, BatchImage, BatchInput, TraceEvent
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from accounts.models import AuditEntry, User
 from core.db import db
 from traceability.demo import seed_demo
-from traceability.lots.batches import trace_summary
+from traceability.lots.chain import verify_chain
 from traceability.lots.epcis import epcis_document
-from traceability.lots.events import verify_chain
+from traceability.lots.summary import trace_summary
 from traceability.models import Batch
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "EPCIS-JSON-Schema.json").read_text())

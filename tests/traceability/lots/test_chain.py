@@ -13,7 +13,8 @@ from sqlalchemy import select, text
 from core.db import db
 from tests.factories import make_batch, make_producer, make_product
 from traceability.lots import events
-from traceability.lots.events import canonical_content, record_event, verify_chain
+from traceability.lots.chain import canonical_content, verify_chain
+from traceability.lots.events import record_event
 from traceability.models import Batch, TraceEvent
 
 

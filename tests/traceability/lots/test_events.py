@@ -13,7 +13,8 @@ from core.errors import Conflict, Invalid
 from tests.conftest import login
 from tests.factories import add_member, make_batch, make_producer, make_product, make_user
 from traceability.lots import events
-from traceability.lots.events import AppendOnlyViolation, correct_event, record_event, timeline
+from traceability.lots.events import AppendOnlyViolation, correct_event, record_event
+from traceability.lots.timeline import timeline
 from traceability.models import TraceEvent
 
 

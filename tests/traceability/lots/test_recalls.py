@@ -20,9 +20,10 @@ from tests.factories import (
     make_user,
 )
 from traceability import signals
-from traceability.lots.batches import trace_summary
-from traceability.lots.events import events_of, verify_chain
+from traceability.lots.chain import verify_chain
+from traceability.lots.events import events_of
 from traceability.lots.recalls import recall_batch
+from traceability.lots.summary import trace_summary
 from traceability.models import Batch, TraceEvent
 
 REASON = "Kết quả kiểm nghiệm dư lượng thuốc BVTV không đạt (phiếu 123/KN)"

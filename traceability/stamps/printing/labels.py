@@ -11,6 +11,7 @@ from sqlalchemy import select
 from cooperatives.ocop import valid_certificate
 from core.db import db
 from core.errors import Invalid
+from core.numbers import parse_int
 from core.urls import public_url
 from traceability.models import Stamp, StampRun, StampState
 from traceability.stamps import journal
@@ -37,10 +38,9 @@ def label_text(run: StampRun) -> LabelText:
 
 def print_range(run: StampRun, first: Any = None, last: Any = None) -> tuple[int, int]:
     """The serials to print: the whole run unless a part of it is asked for."""
-    try:
-        a = run.first_serial if first in (None, "") else int(first)
-        b = run.last_serial if last in (None, "") else int(last)
-    except (TypeError, ValueError):
+    a = run.first_serial if first in (None, "") else parse_int(first)
+    b = run.last_serial if last in (None, "") else parse_int(last)
+    if a is None or b is None:
         raise Invalid(
             _l("Số sê-ri phải là số nguyên."), fields={"first": str(_l("Nhập số"))}
         ) from None
