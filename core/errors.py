@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,30 @@ def init_app(app: Flask) -> None:
             resp = current_app.make_response(response)
             resp.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
             return resp
+        return response
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # The database went away (server restart, network) or stayed locked past the timeout:
+        # nothing of this request was written; say so and when to retry, not a bare 500.
+        from core.db import db
+
+        log.warning("database unavailable: %s", error.orig)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is already gone; the pool replaces it
+            db.session.close()
+        manager = getattr(current_app, "login_manager", None)
+        if manager is not None:  # render the page without loading the user from the database
+            g._login_user = manager.anonymous_user()
+        title = str(
+            _l(
+                "Chợ Quê tạm thời không kết nối được cơ sở dữ liệu. Chưa có gì được lưu; "
+                "vui lòng thử lại sau ít phút."
+            )
+        )
+        response = current_app.make_response(_render(503, title, "", "database_unavailable"))
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(500)
