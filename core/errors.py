@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
@@ -101,6 +102,30 @@ def _render(status: int, title: str, detail: str, code: str, fields: dict[str, A
     return html, status
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
+    try:
+        import psycopg
+
+        errors.append(psycopg.OperationalError)
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        pass
+    return tuple(errors)
+
+
+DATABASE_UNAVAILABLE = _database_errors()
+
+
+def _rollback_quietly() -> None:
+    """Roll the request's work back; on a dead connection, drop it (the pool makes a new one)."""
+    from core.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: nothing was written, nothing to roll back
+        db.session.invalidate()
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
@@ -135,17 +160,11 @@ def init_app(app: Flask) -> None:
             return resp
         return response
 
-    @app.errorhandler(OperationalError)
-    def _database_unavailable(error: OperationalError):
+    def _database_unavailable(error: Exception):
         # The database went away (server restart, network) or stayed locked past the timeout:
         # nothing of this request was written; say so and when to retry, not a bare 500.
-        from core.db import db
-
-        log.warning("database unavailable: %s", error.orig)
-        try:
-            db.session.rollback()
-        except Exception:  # the connection is already gone; the pool replaces it
-            db.session.close()
+        log.warning("database unavailable: %s", getattr(error, "orig", error))
+        _rollback_quietly()
         manager = getattr(current_app, "login_manager", None)
         if manager is not None:  # render the page without loading the user from the database
             g._login_user = manager.anonymous_user()
@@ -159,10 +178,12 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = "30"
         return response
 
+    # SQLAlchemy wraps driver errors; the scan page's raw cursor raises the driver's own.
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, _database_unavailable)
+
     @app.errorhandler(500)
     def _server_error(error: Exception):
-        from core.db import db
-
-        db.session.rollback()
+        _rollback_quietly()
         title = str(_l("Đã có lỗi ở máy chủ. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
         return _render(500, title, "", "server_error")
