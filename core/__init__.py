@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import errors, i18n, navigation, openapi, sample_data, security
 from core.config import load_config
-from core.db import alembic_compare_type, alembic_render_item, db
+from core.db import alembic_compare_type, alembic_render_item, db, release_session
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -44,6 +44,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     app.jinja_env.lstrip_blocks = True
 
     db.init_app(app)
+    app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's session.remove()
     migrate.init_app(
         app,
         db,

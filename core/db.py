@@ -10,6 +10,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -68,6 +69,15 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def release_session(exception: BaseException | None = None) -> None:
+    """End of request: close the session; if its connection died (database restarted, network
+    cut) invalidate it instead of rolling back on it, so the teardown never fails the request."""
+    try:
+        db.session.close()
+    except DBAPIError:
+        db.session.invalidate()
 
 
 def is_sqlite() -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,30 @@ def _render(status: int, title: str, detail: str, code: str, fields: dict[str, A
     return html, status
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    errors: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
+    try:
+        import psycopg
+
+        errors.append(psycopg.OperationalError)
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        pass
+    return tuple(errors)
+
+
+DATABASE_UNAVAILABLE = _database_errors()
+
+
+def _rollback_quietly() -> None:
+    """Roll the request's work back; on a dead connection, drop it (the pool makes a new one)."""
+    from core.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: nothing was written, nothing to roll back
+        db.session.invalidate()
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
@@ -134,10 +160,30 @@ def init_app(app: Flask) -> None:
             return resp
         return response
 
+    def _database_unavailable(error: Exception):
+        # The database went away (server restart, network) or stayed locked past the timeout:
+        # nothing of this request was written; say so and when to retry, not a bare 500.
+        log.warning("database unavailable: %s", getattr(error, "orig", error))
+        _rollback_quietly()
+        manager = getattr(current_app, "login_manager", None)
+        if manager is not None:  # render the page without loading the user from the database
+            g._login_user = manager.anonymous_user()
+        title = str(
+            _l(
+                "Chợ Quê tạm thời không kết nối được cơ sở dữ liệu. Chưa có gì được lưu; "
+                "vui lòng thử lại sau ít phút."
+            )
+        )
+        response = current_app.make_response(_render(503, title, "", "database_unavailable"))
+        response.headers["Retry-After"] = "30"
+        return response
+
+    # SQLAlchemy wraps driver errors; the scan page's raw cursor raises the driver's own.
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, _database_unavailable)
+
     @app.errorhandler(500)
     def _server_error(error: Exception):
-        from core.db import db
-
-        db.session.rollback()
+        _rollback_quietly()
         title = str(_l("Đã có lỗi ở máy chủ. Dữ liệu của bạn chưa bị thay đổi; vui lòng thử lại."))
         return _render(500, title, "", "server_error")
