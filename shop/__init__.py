@@ -1,9 +1,39 @@
-"""Storefront, cart, checkout, inventory, payments, orders, feeds and partner API (next wave)."""
+"""Storefront and search, inventory held by lot, cart, checkout, payments, orders.
+
+Reads cooperatives and traceability only through their `selling` modules and signals; sends its
+own signals (shop.signals) for the partner API above.
+"""
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
+
+from core.numbers import parse_int
+
+
+def available_units(variant_ids) -> dict[int, int]:
+    """Units each variant can sell now (see shop.inventory.services.available_units)."""
+    from shop.inventory.services import available_units as _available
+
+    return _available(variant_ids)
+
+
+def _on_batch_recalled(sender, *, batch_ids, origin_id, reason, **_extra) -> None:
+    from shop.orders.services import handle_recall
+
+    handle_recall(list(batch_ids), origin_id, reason)
 
 
 def init_app(app: Flask) -> None:
-    """Nothing yet: the shop arrives with the next wave of issues."""
+    from shop.cart import models as _cart_models  # noqa: F401  (tables for migrations)
+    from shop.checkout import models as _checkout_models  # noqa: F401
+    from shop.inventory import models as _inventory_models  # noqa: F401
+    from shop.orders import models as _orders_models  # noqa: F401
+    from shop.payments import models as _payments_models  # noqa: F401
+    from traceability.signals import batch_recalled
+
+    minutes = parse_int(os.environ.get("RESERVATION_MINUTES") or "15", minimum=1, maximum=1440)
+    app.config.setdefault("RESERVATION_MINUTES", minutes or 15)
+    batch_recalled.connect(_on_batch_recalled, weak=False)
