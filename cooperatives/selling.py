@@ -122,3 +122,14 @@ def producers_in_province(province_code: int) -> list[int]:
     return list(
         db.session.scalars(select(Producer.id).where(Producer.province_code == province_code))
     )
+
+
+def variant_ids_of_producer(producer_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Variant.id)
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.producer_id == producer_id, Product.status != ProductStatus.ARCHIVED)
+            .order_by(Product.name_vi, Variant.position, Variant.id)
+        )
+    )

@@ -37,3 +37,15 @@ def init_app(app: Flask) -> None:
     minutes = parse_int(os.environ.get("RESERVATION_MINUTES") or "15", minimum=1, maximum=1440)
     app.config.setdefault("RESERVATION_MINUTES", minutes or 15)
     batch_recalled.connect(_on_batch_recalled, weak=False)
+
+    from shop.cart import views as cart_views
+    from shop.checkout import views as checkout_views
+    from shop.orders import fulfilment_views
+    from shop.orders import views as order_views
+    from shop.storefront import views as storefront_views
+
+    cart_views.init_app(app)
+    storefront_views.init_app(app)
+    app.register_blueprint(checkout_views.bp)
+    app.register_blueprint(order_views.bp)
+    app.register_blueprint(fulfilment_views.bp)

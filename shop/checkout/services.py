@@ -297,3 +297,34 @@ def place_order(
     notify(order, "confirmed" if payment_method == "cod" else "placed")
     db.session.flush()
     return order
+
+
+@dataclass(frozen=True)
+class QuotePart:
+    producer_id: int
+    producer_name: str
+    subtotal: int
+    weight_grams: int
+    shipping: int
+
+
+def quote(lines: Iterable[LineIn]) -> list[QuotePart]:
+    """What the buyer will pay per producer, computed as place_order will."""
+    summed, variants = _check_lines(lines)
+    parts: dict[int, list[int]] = defaultdict(list)
+    for variant_id in sorted(summed):
+        parts[variants[variant_id].producer_id].append(variant_id)
+    result = []
+    for producer_id, ids in sorted(parts.items()):
+        subtotal = sum(variants[v].price_vnd * summed[v] for v in ids)
+        weight = sum((variants[v].weight_grams or 0) * summed[v] for v in ids)
+        result.append(
+            QuotePart(
+                producer_id,
+                variants[ids[0]].producer_name,
+                subtotal,
+                weight,
+                shipping_fee(producer_id, subtotal=subtotal, weight_grams=weight),
+            )
+        )
+    return result

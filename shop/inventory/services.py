@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, union_all, update
 
 from cooperatives.selling import sale_variants
 from core.db import db, utcnow
@@ -85,22 +85,22 @@ def available_units(
     if not ids:
         return {}
     today = today or local_today()
-    free = dict(
+    free = select(
+        StockLot.variant_id.label("variant_id"),
+        (StockLot.on_hand - StockLot.allocated).label("units"),
+    ).where(StockLot.variant_id.in_(ids), _sellable_lot_filter(today))
+    held = select(
+        Reservation.variant_id.label("variant_id"), (-Reservation.quantity).label("units")
+    ).where(Reservation.variant_id.in_(ids), Reservation.expires_at > utcnow())
+    if exclude_holder:
+        held = held.where(Reservation.holder != exclude_holder)
+    both = union_all(free, held).subquery()
+    totals = dict(
         db.session.execute(
-            select(StockLot.variant_id, func.sum(StockLot.on_hand - StockLot.allocated))
-            .where(StockLot.variant_id.in_(ids), _sellable_lot_filter(today))
-            .group_by(StockLot.variant_id)
+            select(both.c.variant_id, func.sum(both.c.units)).group_by(both.c.variant_id)
         ).all()
     )
-    held_query = (
-        select(Reservation.variant_id, func.sum(Reservation.quantity))
-        .where(Reservation.variant_id.in_(ids), Reservation.expires_at > utcnow())
-        .group_by(Reservation.variant_id)
-    )
-    if exclude_holder:
-        held_query = held_query.where(Reservation.holder != exclude_holder)
-    held = dict(db.session.execute(held_query).all())
-    return {i: max(0, int(free.get(i) or 0) - int(held.get(i) or 0)) for i in ids}
+    return {i: max(0, int(totals.get(i) or 0)) for i in ids}
 
 
 @dataclass(frozen=True)
