@@ -26,6 +26,35 @@ def _on_batch_recalled(sender, *, batch_ids, origin_id, reason, **_extra) -> Non
     handle_recall(list(batch_ids), origin_id, reason)
 
 
+_DIRTY = "shop_search_dirty"
+
+
+def _mark_products(product_ids) -> None:
+    from core.db import db
+
+    if product_ids:
+        db.session.info.setdefault(_DIRTY, set()).update(product_ids)
+
+
+def _on_product_changed(sender, *, product_ids, **_extra) -> None:
+    _mark_products(product_ids)
+
+
+def _on_stock_changed(sender, *, variant_ids, **_extra) -> None:
+    from cooperatives.selling import product_ids_of_variants
+
+    _mark_products(product_ids_of_variants(variant_ids))
+
+
+def _refresh_search_before_commit(session) -> None:
+    """The search index changes in the same transaction as the products and stock it shows."""
+    ids = session.info.pop(_DIRTY, None)
+    if ids:
+        from shop.search.services import refresh
+
+        refresh(ids)
+
+
 def init_app(app: Flask) -> None:
     from shop.cart import models as _cart_models  # noqa: F401  (tables for migrations)
     from shop.checkout import models as _checkout_models  # noqa: F401
@@ -38,10 +67,24 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RESERVATION_MINUTES", minutes or 15)
     batch_recalled.connect(_on_batch_recalled, weak=False)
 
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from cooperatives.selling import product_changed, watch_product_changes
+    from shop.search import models as _search_models  # noqa: F401
+    from shop.signals import stock_changed
+
+    watch_product_changes(Session)
+    product_changed.connect(_on_product_changed, weak=False)
+    stock_changed.connect(_on_stock_changed, weak=False)
+    if not event.contains(Session, "before_commit", _refresh_search_before_commit):
+        event.listen(Session, "before_commit", _refresh_search_before_commit)
+
     from shop.cart import views as cart_views
     from shop.checkout import views as checkout_views
     from shop.orders import fulfilment_views
     from shop.orders import views as order_views
+    from shop.search import views as search_views
     from shop.storefront import views as storefront_views
 
     cart_views.init_app(app)
@@ -49,3 +92,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(checkout_views.bp)
     app.register_blueprint(order_views.bp)
     app.register_blueprint(fulfilment_views.bp)
+    app.register_blueprint(search_views.bp)
+    from shop import cli
+
+    cli.init_app(app)
