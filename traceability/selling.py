@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.db import db
 from core.errors import NotFound
 from traceability.batches import descendant_ids, origin_line, standard_label
+from traceability.events import UNITS as LOT_UNITS  # noqa: F401  (units a lot may be counted in)
 from traceability.events import EventKind, lock_batch, record_event
 from traceability.models import Batch, BatchStatus
 
@@ -129,3 +130,36 @@ def lots_with_descendants(batch_ids: Iterable[int]) -> set[int]:
         found.add(batch_id)
         found.update(descendant_ids(batch_id))
     return found
+
+
+def record_lot_for_sale(
+    producer_id: int,
+    product_id: int,
+    *,
+    lot_code: str,
+    produced_on: date,
+    quantity: Decimal,
+    unit: str,
+    best_before: date | None,
+    recorded_by_id: int | None = None,
+) -> int:
+    """A new lot (with its harvest event) to put on sale, or the existing one with this code:
+    the shop's demo data and, later, a partner's stock intake."""
+    from traceability.batches import create_batch
+
+    existing = db.session.scalar(
+        select(Batch.id).where(Batch.producer_id == producer_id, Batch.lot_code == lot_code)
+    )
+    if existing is not None:
+        return existing
+    batch = create_batch(
+        producer_id,
+        product_id=product_id,
+        lot_code=lot_code,
+        produced_on=produced_on,
+        quantity=str(quantity),
+        unit=unit,
+        best_before=best_before,
+        created_by_id=recorded_by_id,
+    )
+    return batch.id

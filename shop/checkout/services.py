@@ -167,6 +167,7 @@ def place_order(
     buyer_id: int | None = None,
     holder: str | None = None,
     require_reservation: bool = False,
+    auto_confirm: bool = True,
 ) -> Order:
     """Make the order: one sub-order per producer, lines with the lots they took, a payment
     record per amount to collect. Cash on delivery is confirmed at once."""
@@ -276,7 +277,7 @@ def place_order(
         order_status_changed.send(
             "shop", order_id=order.id, sub_order_id=sub.id, old=None, new=OrderStatus.PLACED
         )
-        if payment_method == "cod":  # nothing to wait for: confirmed at once
+        if payment_method == "cod" and auto_confirm:  # nothing to wait for: confirmed at once
             sub.status = OrderStatus.CONFIRMED
             db.session.add(
                 OrderEvent(
@@ -294,7 +295,7 @@ def place_order(
                 old=OrderStatus.PLACED,
                 new=OrderStatus.CONFIRMED,
             )
-    notify(order, "confirmed" if payment_method == "cod" else "placed")
+    notify(order, "confirmed" if payment_method == "cod" and auto_confirm else "placed")
     db.session.flush()
     return order
 
