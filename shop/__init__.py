@@ -40,19 +40,29 @@ def _on_product_changed(sender, *, product_ids, **_extra) -> None:
     _mark_products(product_ids)
 
 
-def _on_stock_changed(sender, *, variant_ids, **_extra) -> None:
-    from cooperatives.selling import product_ids_of_variants
+_STOCK_DIRTY = "shop_search_stock_dirty"
 
-    _mark_products(product_ids_of_variants(variant_ids))
+
+def _on_stock_changed(sender, *, variant_ids, reason="", **_extra) -> None:
+    if reason == "reservation" or not variant_ids:
+        return  # a hold does not change what the index shows (stock on the shelf)
+    from core.db import db
+
+    db.session.info.setdefault(_STOCK_DIRTY, set()).update(variant_ids)
 
 
 def _refresh_search_before_commit(session) -> None:
     """The search index changes in the same transaction as the products and stock it shows."""
     ids = session.info.pop(_DIRTY, None)
+    variants = session.info.pop(_STOCK_DIRTY, None)
     if ids:
         from shop.search.services import refresh
 
         refresh(ids)
+    if variants:
+        from shop.search.services import refresh_stock
+
+        refresh_stock(variants)
 
 
 def init_app(app: Flask) -> None:

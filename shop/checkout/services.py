@@ -244,24 +244,9 @@ def place_order(
             order_lines.append(line)
     order.total_vnd = order.subtotal_vnd + order.shipping_vnd
     db.session.flush()
-    picks = allocate(
-        [(line.id, line.variant_id, line.quantity) for line in order_lines],
-        holder=holder,
-        actor_id=buyer_id,
-    )
-    codes = {f.id: f.lot_code for f in lot_facts({p.batch_id for p in picks}).values()}
-    for pick in picks:
-        db.session.add(
-            OrderLineLot(
-                order_line_id=pick.order_line_id,
-                stock_lot_id=pick.stock_lot_id,
-                batch_id=pick.batch_id,
-                lot_code=codes.get(pick.batch_id, ""),
-                quantity=pick.quantity,
-            )
-        )
-    db.session.flush()
     db.session.refresh(order)
+    # Everything that does not need the stock is written before the stock rows are locked:
+    # the lock is then held only for the allocation and the commit.
     open_payments(order)
     for sub in order.sub_orders:
         db.session.add(
@@ -296,6 +281,22 @@ def place_order(
                 new=OrderStatus.CONFIRMED,
             )
     notify(order, "confirmed" if payment_method == "cod" and auto_confirm else "placed")
+    picks = allocate(
+        [(line.id, line.variant_id, line.quantity) for line in order_lines],
+        holder=holder,
+        actor_id=buyer_id,
+    )
+    codes = {f.id: f.lot_code for f in lot_facts({p.batch_id for p in picks}).values()}
+    for pick in picks:
+        db.session.add(
+            OrderLineLot(
+                order_line_id=pick.order_line_id,
+                stock_lot_id=pick.stock_lot_id,
+                batch_id=pick.batch_id,
+                lot_code=codes.get(pick.batch_id, ""),
+                quantity=pick.quantity,
+            )
+        )
     db.session.flush()
     return order
 

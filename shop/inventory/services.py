@@ -261,7 +261,7 @@ def receive_stock(
                 ),
                 fields={"lot_quantity": _("Ghi lượng lấy từ lô (đơn vị %(u)s).", u=lot.unit)},
             )
-        used = (variant.pack_size * units).quantize(Decimal("0.001"))
+        used = (Decimal(str(variant.pack_size)) * units).quantize(Decimal("0.001"))
     already = db.session.scalar(
         select(func.coalesce(func.sum(StockMovement.lot_quantity), 0))
         .join(StockLot, StockLot.id == StockMovement.stock_lot_id)

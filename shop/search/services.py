@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, delete, literal, or_, select, text
+from sqlalchemy import case, delete, literal, or_, select, text, update
 
 from cooperatives.selling import all_product_ids, search_facts
 from core.db import db, is_sqlite, utcnow
@@ -215,3 +215,36 @@ def slug_lookup_ids(slug: str) -> int | None:
     from cooperatives.selling import product_id_by_slug
 
     return product_id_by_slug(slug)
+
+
+def refresh_stock(variant_ids: Iterable[int]) -> None:
+    """After stock moved: two statements while every variant still has stock (the common case
+    in a sale), a full refresh of the products concerned once one runs out."""
+    from cooperatives.selling import product_ids_of_variants
+
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return
+    today = local_today()
+    stocked = set(
+        db.session.scalars(
+            select(StockLot.variant_id)
+            .where(
+                StockLot.variant_id.in_(ids),
+                StockLot.blocked.is_(False),
+                (StockLot.best_before.is_(None)) | (StockLot.best_before >= today),
+                StockLot.on_hand > StockLot.allocated,
+            )
+            .distinct()
+        )
+    )
+    products = product_ids_of_variants(ids)
+    if stocked == set(ids):
+        db.session.execute(
+            update(SearchDoc)
+            .where(SearchDoc.product_id.in_(products), SearchDoc.in_stock.is_(False))
+            .values(in_stock=True)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    refresh(products)
