@@ -41,6 +41,33 @@ class SearchDoc(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# SQLite: an FTS5 index over the folded text, kept in step by triggers (migrations create the
+# same; autogenerate leaves *_fts tables alone, see core.db.alembic_include_object).
+FTS_TABLE = "shop_search_fts"
+SQLITE_FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS shop_search_fts USING fts5(folded, "
+    "content='shop_search_doc', content_rowid='product_id', tokenize='unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS shop_search_doc_fts_ai AFTER INSERT ON shop_search_doc BEGIN "
+    "INSERT INTO shop_search_fts(rowid, folded) VALUES (new.product_id, new.folded); END",
+    "CREATE TRIGGER IF NOT EXISTS shop_search_doc_fts_ad AFTER DELETE ON shop_search_doc BEGIN "
+    "INSERT INTO shop_search_fts(shop_search_fts, rowid, folded) "
+    "VALUES ('delete', old.product_id, old.folded); END",
+    "CREATE TRIGGER IF NOT EXISTS shop_search_doc_fts_au AFTER UPDATE OF folded ON shop_search_doc "
+    "BEGIN INSERT INTO shop_search_fts(shop_search_fts, rowid, folded) "
+    "VALUES ('delete', old.product_id, old.folded); "
+    "INSERT INTO shop_search_fts(rowid, folded) VALUES (new.product_id, new.folded); END",
+)
+SQLITE_FTS_DROP = (
+    "DROP TRIGGER IF EXISTS shop_search_doc_fts_au",
+    "DROP TRIGGER IF EXISTS shop_search_doc_fts_ad",
+    "DROP TRIGGER IF EXISTS shop_search_doc_fts_ai",
+    "DROP TABLE IF EXISTS shop_search_fts",
+)
+for _statement in SQLITE_FTS_DDL:
+    event.listen(SearchDoc.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in SQLITE_FTS_DROP:
+    event.listen(SearchDoc.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite"))
+
 # The trigram operator class needs the extension (migrations create it too).
 event.listen(
     SearchDoc.__table__,
