@@ -46,7 +46,7 @@ class SearchDoc(db.Model):
 FTS_TABLE = "shop_search_fts"
 SQLITE_FTS_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS shop_search_fts USING fts5(folded, "
-    "content='shop_search_doc', content_rowid='product_id', tokenize='unicode61')",
+    "content='shop_search_doc', content_rowid='product_id', tokenize='unicode61', prefix='1 2 3')",
     "CREATE TRIGGER IF NOT EXISTS shop_search_doc_fts_ai AFTER INSERT ON shop_search_doc BEGIN "
     "INSERT INTO shop_search_fts(rowid, folded) VALUES (new.product_id, new.folded); END",
     "CREATE TRIGGER IF NOT EXISTS shop_search_doc_fts_ad AFTER DELETE ON shop_search_doc BEGIN "
