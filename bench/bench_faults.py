@@ -156,7 +156,7 @@ def _load(server_base: str, data: dict[str, Any], seconds: float, tally: Tally) 
         tally.load_error = repr(error)
 
 
-def _run_load(server_base: str, data: dict[str, Any], seconds: float, tally: Tally) -> None:
+def _run_load(server_base: str, data: dict[str, Any], seconds: float, tally: Tally) -> None:  # noqa: C901  (one loop mixing three kinds of request)
     stop_at = time.monotonic() + seconds
     active = [s for s in data["stamps"] if s[1] <= data["scanned"]]
     fresh = [s[1] for s in data["stamps"] if s[1] > data["scanned"]]

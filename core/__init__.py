@@ -13,7 +13,13 @@ from werkzeug.routing import IntegerConverter
 
 from core import errors, i18n, navigation, openapi, sample_data, security
 from core.config import load_config
-from core.db import alembic_compare_type, alembic_render_item, db, release_session
+from core.db import (
+    alembic_compare_type,
+    alembic_include_object,
+    alembic_render_item,
+    db,
+    release_session,
+)
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -52,6 +58,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
         render_as_batch=True,
         compare_type=alembic_compare_type,
         render_item=alembic_render_item,
+        include_object=alembic_include_object,
     )
     security.init_app(app)
     i18n.init_app(app)

@@ -91,6 +91,14 @@ def alembic_render_item(type_: str, obj: Any, autogen_context: Any) -> str | boo
     return False
 
 
+def alembic_include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Full-text virtual tables (SQLite FTS5, `*_fts` and their `*_fts_*` shadow tables) are
+    written by hand in migrations; autogenerate neither creates nor drops them."""
+    return not (type_ == "table" and name and ("_fts_" in name or name.endswith("_fts")))
+
+
 def alembic_compare_type(
     context: Any,
     inspected_column: Any,

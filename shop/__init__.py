@@ -1,9 +1,133 @@
-"""Storefront, cart, checkout, inventory, payments, orders, feeds and partner API (next wave)."""
+"""Storefront and search, inventory held by lot, cart, checkout, payments, orders.
+
+Reads cooperatives and traceability only through their `selling` modules and signals; sends its
+own signals (shop.signals) for the partner API above.
+"""
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
+
+from core.numbers import parse_int
+
+
+def available_units(variant_ids) -> dict[int, int]:
+    """Units each variant can sell now (see shop.inventory.services.available_units)."""
+    from shop.inventory.services import available_units as _available
+
+    return _available(variant_ids)
+
+
+def _on_batch_recalled(sender, *, batch_ids, origin_id, reason, **_extra) -> None:
+    from shop.orders.services import handle_recall
+
+    handle_recall(list(batch_ids), origin_id, reason)
+
+
+_DIRTY = "shop_search_dirty"
+
+
+def _mark_products(product_ids) -> None:
+    from core.db import db
+
+    if product_ids:
+        db.session.info.setdefault(_DIRTY, set()).update(product_ids)
+
+
+def _on_product_changed(sender, *, product_ids, **_extra) -> None:
+    _mark_products(product_ids)
+
+
+_STOCK_DIRTY = "shop_search_stock_dirty"
+
+
+def _on_stock_changed(sender, *, variant_ids, reason="", **_extra) -> None:
+    if reason == "reservation" or not variant_ids:
+        return  # a hold does not change what the index shows (stock on the shelf)
+    from core.db import db
+
+    db.session.info.setdefault(_STOCK_DIRTY, set()).update(variant_ids)
+
+
+def _refresh_search_before_commit(session) -> None:
+    """The search index changes in the same transaction as the products and stock it shows."""
+    ids = session.info.pop(_DIRTY, None)
+    variants = session.info.pop(_STOCK_DIRTY, None)
+    if ids:
+        from shop.search.services import refresh
+
+        refresh(ids)
+    if variants:
+        from shop.search.services import refresh_stock
+
+        refresh_stock(variants)
 
 
 def init_app(app: Flask) -> None:
-    """Nothing yet: the shop arrives with the next wave of issues."""
+    from shop.cart import models as _cart_models  # noqa: F401  (tables for migrations)
+    from shop.checkout import models as _checkout_models  # noqa: F401
+    from shop.inventory import models as _inventory_models  # noqa: F401
+    from shop.orders import models as _orders_models  # noqa: F401
+    from shop.payments import models as _payments_models  # noqa: F401
+    from traceability.signals import batch_recalled
+
+    minutes = parse_int(os.environ.get("RESERVATION_MINUTES") or "15", minimum=1, maximum=1440)
+    app.config.setdefault("RESERVATION_MINUTES", minutes or 15)
+    batch_recalled.connect(_on_batch_recalled, weak=False)
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from cooperatives.selling import product_changed, watch_product_changes
+    from shop.search import models as _search_models  # noqa: F401
+    from shop.signals import stock_changed
+
+    watch_product_changes(Session)
+    product_changed.connect(_on_product_changed, weak=False)
+    stock_changed.connect(_on_stock_changed, weak=False)
+    if not event.contains(Session, "before_commit", _refresh_search_before_commit):
+        event.listen(Session, "before_commit", _refresh_search_before_commit)
+
+    from shop.cart import views as cart_views
+    from shop.checkout import views as checkout_views
+    from shop.orders import fulfilment_views
+    from shop.orders import views as order_views
+    from shop.search import views as search_views
+    from shop.storefront import views as storefront_views
+
+    cart_views.init_app(app)
+    storefront_views.init_app(app)
+    app.register_blueprint(checkout_views.bp)
+    app.register_blueprint(order_views.bp)
+    app.register_blueprint(fulfilment_views.bp)
+    app.register_blueprint(search_views.bp)
+    from shop import cli
+
+    cli.init_app(app)
+    _register_links(app)
+
+
+class _CartLabel:
+    """'Giỏ hàng (3)': the count is read when the header renders."""
+
+    def __str__(self) -> str:
+        from flask_babel import gettext as _
+
+        from shop.cart.views import cart_count
+
+        count = cart_count()
+        return _("Giỏ hàng") + (f" ({count})" if count else "")
+
+
+def _register_links(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from core.navigation import add_link
+
+    for slot in ("site", "site.anonymous"):
+        add_link(app, slot, "cart.show", _CartLabel(), order=5)
+    add_link(app, "site", "orders.history", _l("Đơn hàng"), order=15)
+    add_link(app, "producer.nav", "fulfilment.orders", _l("Đơn hàng"), order=40)
+    add_link(app, "producer.nav", "fulfilment.stock", _l("Hàng đang bán"), order=45)

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from core.db import alembic_compare_type, db
+from core.db import alembic_compare_type, alembic_include_object, db
 from wsgi import create_app
 
 
@@ -44,7 +44,13 @@ def test_migrations_build_the_schema_the_models_describe(empty_database_url, tmp
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": alembic_compare_type})
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": alembic_compare_type,
+                    "include_object": alembic_include_object,
+                },
+            )
             differences = compare_metadata(context, db.metadata)
         assert differences == []
 
