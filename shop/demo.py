@@ -20,7 +20,7 @@ from shop.orders.models import Order
 from shop.orders.services import buyer_cancel, producer_move
 from shop.payments.services import record_cash
 from shop.search.services import reindex_all
-from traceability.selling import LOT_UNITS, record_lot_for_sale, sellable_lots_of_product
+from traceability.lots.selling import LOT_UNITS, record_lot_for_sale, sellable_lots_of_product
 
 DEMO_SOURCE = "demo"
 MAX_PACKS = 120

@@ -38,7 +38,7 @@ from shop.orders.models import (
 from shop.orders.notifications import notify
 from shop.payments.services import open_payments
 from shop.signals import order_status_changed
-from traceability.selling import lot_facts
+from traceability.lots.selling import lot_facts
 
 REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 PAYMENT_METHODS = ("cod",)  # card and vietqr arrive with the next issue

@@ -38,7 +38,7 @@ from shop.inventory.models import (
     VariantStock,
 )
 from shop.signals import stock_changed
-from traceability.selling import lock_lot, record_stock_receipt, sellable_lots
+from traceability.lots.selling import lock_lot, record_stock_receipt, sellable_lots
 
 MAX_UNITS = 1_000_000
 LOW_STOCK = 5

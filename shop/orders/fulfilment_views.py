@@ -21,7 +21,7 @@ from shop.orders import services
 from shop.orders.models import OrderStatus
 from shop.orders.packing_slip import packing_slip_pdf
 from shop.payments.services import cod_payment, record_cash
-from traceability.selling import lot_facts, sellable_lots_of_product
+from traceability.lots.selling import lot_facts, sellable_lots_of_product
 
 bp = Blueprint("fulfilment", __name__, url_prefix="/manage/<int:producer_id>")
 

@@ -36,7 +36,7 @@ from shop.orders.models import (
 from shop.orders.notifications import notify
 from shop.payments.services import cancel_pending
 from shop.signals import order_status_changed
-from traceability.selling import lots_with_descendants
+from traceability.lots.selling import lots_with_descendants
 
 S = OrderStatus
 FLOW = (S.PLACED, S.CONFIRMED, S.PACKED, S.SHIPPED, S.DELIVERED)

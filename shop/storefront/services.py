@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from cooperatives.selling import SaleVariant, sale_variants
 from shop.inventory.services import available_units, next_lots, stock_level
-from traceability.selling import LotFacts, lot_facts
+from traceability.lots.selling import LotFacts, lot_facts
 
 
 @dataclass(frozen=True)

@@ -35,5 +35,10 @@ def test_packages_fill_the_slots_of_the_pages_below_them(app):
     with app.test_request_context():
         producer_nav = [link.endpoint for link in nav_links("producer.nav")]
         anonymous = [link.endpoint for link in nav_links("site.anonymous")]
-    assert producer_nav == ["traceability.batch_list", "stamps.runs"]
-    assert anonymous == ["accounts.login"]
+    assert producer_nav == [
+        "traceability.batch_list",
+        "stamps.runs",
+        "fulfilment.orders",
+        "fulfilment.stock",
+    ]
+    assert anonymous == ["cart.show", "accounts.login"]

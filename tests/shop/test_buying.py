@@ -318,7 +318,7 @@ def test_recalling_a_lot_reaches_its_buyers_once(app, client):
         )
     with app.app_context():
         before = _count(OutboxMessage)
-        from traceability.recalls import recall_batch
+        from traceability.lots.recalls import recall_batch
 
         recall_batch(batch_id, reason="Kiểm nghiệm không đạt", actor_id=None, actor_role="admin")
         db.session.commit()

@@ -26,7 +26,7 @@ def test_receipt_puts_packs_on_sale_and_records_a_packing_event_on_the_lot(ctx):
     producer, product, variant, batch = stocked_product(units=0)
     receive_stock(producer.id, variant_id=variant.id, batch_id=batch.id, units=20)
     assert available_units([variant.id]) == {variant.id: 20}
-    from traceability.events import events_of
+    from traceability.lots.events import events_of
 
     kinds = [e.kind for e in events_of(batch.id)]
     assert kinds[-1] == "packing"
@@ -48,7 +48,7 @@ def test_another_producers_lot_or_a_recalled_lot_cannot_be_received(ctx):
     other_batch = make_batch(make_product(other))
     with pytest.raises((NotFound, Invalid)):
         receive_stock(producer.id, variant_id=variant.id, batch_id=other_batch.id, units=1)
-    from traceability.recalls import recall_batch
+    from traceability.lots.recalls import recall_batch
 
     recall_batch(batch.id, reason="Kiểm nghiệm không đạt", actor_id=None, actor_role="admin")
     with pytest.raises(Invalid):

@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from core.db import db
 from core.errors import NotFound
-from traceability.batches import descendant_ids, origin_line, standard_label
-from traceability.events import UNITS as LOT_UNITS  # noqa: F401  (units a lot may be counted in)
-from traceability.events import EventKind, lock_batch, record_event
+from traceability.lots.batches import origin_line, standard_label
+from traceability.lots.events import UNITS as LOT_UNITS  # noqa: F401  (units a lot may be counted in)
+from traceability.lots.events import EventKind, lock_batch, record_event
+from traceability.lots.lineage import descendant_ids
 from traceability.models import Batch, BatchStatus
 
 
@@ -145,7 +146,7 @@ def record_lot_for_sale(
 ) -> int:
     """A new lot (with its harvest event) to put on sale, or the existing one with this code:
     the shop's demo data and, later, a partner's stock intake."""
-    from traceability.batches import create_batch
+    from traceability.lots.batches import create_batch
 
     existing = db.session.scalar(
         select(Batch.id).where(Batch.producer_id == producer_id, Batch.lot_code == lot_code)
