@@ -38,6 +38,10 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     app.jinja_env.globals["helper_acting_for"] = helper_acting_for
 
+    from cooperatives import statistics
+
+    statistics.init_app(app)
+
     from cooperatives.openapi import PATHS, SCHEMAS
     from core.openapi import add_paths
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import errors, i18n, openapi, security
+from core import errors, i18n, openapi, security, statistics
 from core.config import load_config
 from core.db import alembic_compare_type, alembic_render_item, db
 
@@ -56,6 +56,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     i18n.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)
+    statistics.init_app(app)
 
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 

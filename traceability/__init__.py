@@ -24,3 +24,9 @@ def init_app(app: Flask) -> None:
 
     add_paths(app, PATHS)
     stamp_cli.init_app(app)
+
+    from core.statistics import provide_section, register_refresher
+    from traceability import statistics
+
+    provide_section(app, "traceability", statistics.build, "traceability")
+    register_refresher(app, statistics.SOURCE, statistics.refresh)
