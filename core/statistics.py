@@ -69,8 +69,9 @@ class Table:
 @dataclass
 class SectionResult:
     tables: list[Table]
-    fresh_at: datetime | None = None  # None: counted live at request time
+    fresh_at: datetime | None = None  # when the summaries used were rebuilt (None: never)
     summarised: bool = False  # some tables come from stat_daily
+    computed_at: datetime = field(default_factory=utcnow)  # when the live counts were made
 
 
 @dataclass
@@ -91,6 +92,38 @@ class Section:
 class _Registry:
     sections: dict[str, Section] = field(default_factory=dict)
     refreshers: dict[str, Callable[[date | None], int]] = field(default_factory=dict)
+    results: dict[tuple[Any, ...], tuple[float, SectionResult]] = field(default_factory=dict)
+
+
+CACHE_SECONDS = 60  # figures are counted at most once a minute per question and worker
+CACHE_ENTRIES = 512
+
+
+def cached(
+    key: tuple[Any, ...], q: StatQuery, build: Callable[[StatQuery], SectionResult]
+) -> SectionResult:
+    """`build(q)`, remembered for STATS_CACHE_SECONDS (60; 0 in tests) per worker process.
+
+    `key` must hold everything else the result depends on (section, language). The page shows
+    `computed_at`, so a remembered result still says how fresh it is."""
+    seconds = current_app.config.get(
+        "STATS_CACHE_SECONDS", 0 if current_app.config.get("TESTING") else CACHE_SECONDS
+    )
+    if seconds <= 0:
+        return build(q)
+    results = _registry().results
+    now = time.monotonic()
+    found = results.get((*key, q))
+    if found is not None and found[0] > now:
+        return found[1]
+    result = build(q)
+    if len(results) >= CACHE_ENTRIES:
+        for stale in [k for k, (until, _r) in results.items() if until <= now] or list(results):
+            del results[stale]
+            if len(results) < CACHE_ENTRIES:
+                break
+    results[(*key, q)] = (now + seconds, result)
+    return result
 
 
 def _registry(app: Flask | None = None) -> _Registry:

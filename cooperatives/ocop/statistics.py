@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from statistics import median
 from typing import Any
 
@@ -91,7 +92,7 @@ def _by_group(q: StatQuery) -> dict[str, dict[int, int]]:
         .join(Product, Product.id == best.c.product_id)
         .group_by(Product.category_code, best.c.stars)
     )
-    parents = dict(db.session.execute(select(OcopCategory.code, OcopCategory.parent_code)).all())
+    parents = {code: parent for code, parent, _vi, _en in _categories()}
     out: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(STARS, 0))
     for code, stars, count in db.session.execute(_in_scope(query, q, province=q.province)):
         group = parents.get(code) or code or ""
@@ -114,11 +115,23 @@ def _by_ward(q: StatQuery, province: int) -> dict[int, dict[int, int]]:
     return dict(out)
 
 
+@cache
+def _categories() -> tuple[tuple[str, str | None, str, str], ...]:
+    """The OCOP groups and sub-groups: seeded reference data, read once per process."""
+    rows = db.session.execute(
+        select(
+            OcopCategory.code, OcopCategory.parent_code, OcopCategory.name_vi, OcopCategory.name_en
+        )
+    )
+    return tuple((code, parent, vi, en) for code, parent, vi, en in rows)
+
+
 def _group_names() -> dict[str, str]:
     english = current_locale() == "en"
     return {
-        c.code: (c.name_en if english and c.name_en else c.name_vi)
-        for c in db.session.scalars(select(OcopCategory).where(OcopCategory.parent_code.is_(None)))
+        code: (en if english and en else vi)
+        for code, parent, vi, en in _categories()
+        if parent is None
     }
 
 

@@ -14,6 +14,7 @@ who sees what (scope.py) and renders.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,7 +27,7 @@ from core import places, statistics
 from core.charts import bar_chart, line_chart
 from core.errors import Invalid
 from core.exports import csv_response, xlsx_response
-from core.i18n import local_datetime, local_today
+from core.i18n import current_locale, local_datetime, local_today
 from core.periods import DEFAULT_PRESET, PRESETS, parse_period, preset_period
 from core.statistics import SectionResult, StatQuery, Table
 from core.tilemap import legend, tile_map
@@ -135,17 +136,16 @@ def _scope_label(viewer: Viewer | None) -> str:
 
 
 def _freshness(result: SectionResult) -> str:
+    counted = _("tính lúc %(time)s", time=local_datetime(result.computed_at))
     if not result.summarised:
-        return _("tính trực tiếp lúc %(time)s", time=local_datetime(statistics_now()))
+        return counted
     if result.fresh_at is None:
-        return _("số liệu theo ngày chưa được tổng hợp lần nào")
-    return _("tổng hợp lúc %(time)s", time=local_datetime(result.fresh_at))
-
-
-def statistics_now() -> Any:
-    from core.db import utcnow
-
-    return utcnow()
+        return _("%(counted)s; số liệu theo ngày chưa được tổng hợp lần nào", counted=counted)
+    return _(
+        "%(counted)s; số liệu theo ngày tổng hợp lúc %(time)s",
+        counted=counted,
+        time=local_datetime(result.fresh_at),
+    )
 
 
 def _render(
@@ -160,11 +160,28 @@ def _render(
     errors: dict[str, str],
     **context: Any,
 ):
-    def link(code: int, **changes: Any) -> str:
-        return url_for(endpoint, **endpoint_args, **_filters(q, viewer, province=code, **changes))
+    page = url_for(endpoint, **endpoint_args)  # built once: a map has 34 links, a table too
+
+    def here(**changes: Any) -> str:
+        args = _filters(q, viewer, **changes)
+        return f"{page}?{urlencode(args)}" if args else page
+
+    links: dict[int, str] = {}
+
+    def link(code: int) -> str:
+        if code not in links:
+            links[code] = here(province=code)
+        return links[code]
+
+    def export(fmt: str) -> str:
+        target = url_for(f"{endpoint}_{fmt}", **endpoint_args)
+        args = _filters(q, viewer)
+        return f"{target}?{urlencode(args)}" if args else target
 
     shown = {p.code for p in viewer.province_choices()} if viewer is not None else None
     charts = {t.key: _chart(t, link, q.province, shown) for t in result.tables}
+    number = _number_format()
+    cells = {t.key: [[number(v) for v in row[1:]] for row in t.rows] for t in result.tables}
     status = 422 if errors else 200
     return (
         render_template(
@@ -174,20 +191,34 @@ def _render(
             viewer=viewer,
             result=result,
             charts=charts,
+            cells=cells,
             legends=_legends(result),
             freshness=_freshness(result),
             errors=errors,
             presets=PRESETS,
             places=places,
             link=link,
-            here=lambda **changes: url_for(
-                endpoint, **endpoint_args, **_filters(q, viewer, **changes)
-            ),
-            export=lambda fmt: url_for(f"{endpoint}_{fmt}", **endpoint_args, **_filters(q, viewer)),
+            here=here,
+            export=export,
             **context,
         ),
         status,
     )
+
+
+def _number_format() -> Any:
+    """12345 → '12.345' in Vietnamese, '12,345' in English; text passes through."""
+    vietnamese = current_locale() == "vi"
+
+    def number(value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "" if value is None else str(value)
+        text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+        if vietnamese:
+            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return text
+
+    return number
 
 
 # --------------------------------------------------------------------------- open data
@@ -195,7 +226,7 @@ def _render(
 
 def _public() -> tuple[StatQuery, SectionResult]:
     q, _errors = _query(None, request.args)
-    return q, ocop_statistics.build_public(q)
+    return q, statistics.cached(("public", current_locale()), q, ocop_statistics.build_public)
 
 
 @bp.get("/stats")
@@ -268,7 +299,11 @@ def _section_result(key: str) -> tuple[statistics.Section, Viewer, StatQuery, Se
     section = _section(key)
     viewer = _viewer()
     q, errors = _query(viewer, request.args)
-    result = section.build(q) if section.build is not None else SectionResult([])
+    result = (
+        statistics.cached((key, current_locale()), q, section.build)
+        if section.build is not None
+        else SectionResult([])
+    )
     return section, viewer, q, result, errors
 
 
@@ -314,16 +349,3 @@ def section_page_csv(key: str):
 @login_required
 def section_page_xlsx(key: str):
     return _export(key, "xlsx")
-
-
-@bp.app_template_filter("figure")
-def format_count(value: Any) -> str:
-    """12345 → '12.345' in Vietnamese, '12,345' in English; text passes through."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "" if value is None else str(value)
-    from core.i18n import current_locale
-
-    text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-    if current_locale() == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
