@@ -201,23 +201,33 @@ def _pages(base: str, admin_id: int) -> dict[str, Any]:
     return out
 
 
-def measure(db: Database) -> dict[str, Any]:
+def prepare(db: Database, env: dict[str, str]) -> int:
+    """Schema, bench data and scans; returns the admin's id."""
+    build_schema(env)
+    output = flask(
+        env,
+        "bench-data",
+        "--producers",
+        str(PRODUCERS),
+        "--products",
+        str(PRODUCTS),
+        "--stamps",
+        str(STAMPS),
+    )
+    log("  " + "\n  ".join(x for x in output.splitlines() if ":" in x))
+    return _scans_and_admin(db)
+
+
+def measure(db: Database, reuse: bool = False) -> dict[str, Any]:
+    """`reuse`: the database already holds the data (BENCH_STATS_DATABASE_URL)."""
     with tempfile.TemporaryDirectory(prefix="choque-media-") as media:
         env = app_env(db, media)
-        schema = build_schema(env)
         started = time.perf_counter()
-        output = flask(
-            env,
-            "bench-data",
-            "--producers",
-            str(PRODUCERS),
-            "--products",
-            str(PRODUCTS),
-            "--stamps",
-            str(STAMPS),
-        )
-        log("  " + "\n  ".join(x for x in output.splitlines() if ":" in x))
-        admin_id = _scans_and_admin(db)
+        if reuse:
+            flask(env, "db", "upgrade")
+            admin_id = int(sql_scalar(db, "SELECT id FROM \"user\" WHERE phone = '+84900000999'"))
+        else:
+            admin_id = prepare(db, env)
         data_seconds = time.perf_counter() - started
         started = time.perf_counter()
         refresh_output = flask(env, "stats", "refresh", "--full")
@@ -229,7 +239,7 @@ def measure(db: Database) -> dict[str, Any]:
         log(f"  stats refresh (incremental): {incremental_seconds:.1f} s")
         result: dict[str, Any] = {
             "database": database_version(db),
-            "schema": schema,
+            "reused_database": reuse,
             "data": {
                 "producers": PRODUCERS,
                 "products": PRODUCTS,
@@ -261,11 +271,29 @@ def main() -> int:
         return 0
     figures: dict[str, Any] = {}
     log(f"[postgresql] {PRODUCERS:,} producers, {PRODUCTS:,} products, {STAMPS:,} stamps")
-    with database("postgresql") as db:
-        figures["postgresql"] = measure(db)
+    existing = os.environ.get("BENCH_STATS_DATABASE_URL", "")
+    if existing:  # prepared earlier with `python -m bench.bench_statistics_pages prepare URL`
+        figures["postgresql"] = measure(Database("postgresql", existing), reuse=True)
+    else:
+        with database("postgresql") as db:
+            figures["postgresql"] = measure(db)
     write_results(NAME, BASELINE, figures)
     return 0
 
 
+def prepare_only(url: str) -> int:
+    """`python -m bench.bench_statistics_pages prepare <database url>`: fill an existing, empty
+    database once, to measure it several times (drop it yourself afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="choque-media-") as media:
+        db = Database("postgresql", url)
+        admin_id = prepare(db, app_env(db, media))
+    log(f"prepared {url}; admin id {admin_id}")
+    return 0
+
+
 if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "prepare":
+        raise SystemExit(prepare_only(sys.argv[2]))
     raise SystemExit(main())

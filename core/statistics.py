@@ -92,7 +92,7 @@ class Section:
 class _Registry:
     sections: dict[str, Section] = field(default_factory=dict)
     refreshers: dict[str, Callable[[date | None], int]] = field(default_factory=dict)
-    results: dict[tuple[Any, ...], tuple[float, SectionResult]] = field(default_factory=dict)
+    results: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
 
 
 CACHE_SECONDS = 60  # figures are counted at most once a minute per question and worker
@@ -106,24 +106,29 @@ def cached(
 
     `key` must hold everything else the result depends on (section, language). The page shows
     `computed_at`, so a remembered result still says how fresh it is."""
+    return remember((*key, q), lambda: build(q))
+
+
+def remember(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """`make()`, remembered under `key` for STATS_CACHE_SECONDS in this worker (bounded)."""
     seconds = current_app.config.get(
         "STATS_CACHE_SECONDS", 0 if current_app.config.get("TESTING") else CACHE_SECONDS
     )
     if seconds <= 0:
-        return build(q)
+        return make()
     results = _registry().results
     now = time.monotonic()
-    found = results.get((*key, q))
+    found = results.get(key)
     if found is not None and found[0] > now:
         return found[1]
-    result = build(q)
+    value = make()
     if len(results) >= CACHE_ENTRIES:
-        for stale in [k for k, (until, _r) in results.items() if until <= now] or list(results):
+        for stale in [k for k, (until, _v) in results.items() if until <= now] or list(results):
             del results[stale]
             if len(results) < CACHE_ENTRIES:
                 break
-    results[(*key, q)] = (now + seconds, result)
-    return result
+    results[key] = (now + seconds, value)
+    return value
 
 
 def _registry(app: Flask | None = None) -> _Registry:
@@ -243,30 +248,57 @@ def _narrow(query: Any, q: StatQuery) -> Any:
 
 def daily_series(metric: str, q: StatQuery) -> dict[date, int]:
     """The metric per bucket (day or month) of the period, every bucket present."""
+    return daily_series_many((metric,), q)[metric]
+
+
+def daily_series_many(metrics: Iterable[str], q: StatQuery) -> dict[str, dict[date, int]]:
+    """Several metrics per bucket in one query (one GROUP BY metric, day)."""
+    metrics = tuple(metrics)
     query = (
-        select(DailyFigure.day, func.sum(DailyFigure.value))
+        select(DailyFigure.metric, DailyFigure.day, func.sum(DailyFigure.value))
         .where(
-            DailyFigure.metric == metric,
+            DailyFigure.metric.in_(metrics),
             DailyFigure.day >= q.period.start,
             DailyFigure.day <= q.period.end,
         )
-        .group_by(DailyFigure.day)
+        .group_by(DailyFigure.metric, DailyFigure.day)
     )
-    out = dict.fromkeys(q.period.buckets(), 0)
-    for day, value in db.session.execute(_narrow(query, q)):
+    buckets = q.period.buckets()
+    out = {metric: dict.fromkeys(buckets, 0) for metric in metrics}
+    for metric, day, value in db.session.execute(_narrow(query, q)):
+        series = out[metric]
         bucket = q.period.bucket_of(as_date(day))
-        out[bucket] = out.get(bucket, 0) + int(value or 0)
+        series[bucket] = series.get(bucket, 0) + int(value or 0)
     return out
 
 
 def daily_by_province(metric: str, q: StatQuery, *, whole_time: bool = False) -> dict[int, int]:
-    query = select(DailyFigure.province_code, func.sum(DailyFigure.value)).where(
-        DailyFigure.metric == metric
+    if whole_time:
+        return daily_by_province_many((), q, whole_time=(metric,))[metric]
+    return daily_by_province_many((metric,), q)[metric]
+
+
+def daily_by_province_many(
+    metrics: Iterable[str], q: StatQuery, *, whole_time: Iterable[str] = ()
+) -> dict[str, dict[int, int]]:
+    """Per province: `metrics` summed over the period, `whole_time` ones over every day kept
+    (snapshots), in one query."""
+    metrics, whole_time = tuple(metrics), tuple(whole_time)
+    in_period = (
+        DailyFigure.metric.in_(metrics)
+        & (DailyFigure.day >= q.period.start)
+        & (DailyFigure.day <= q.period.end)
     )
-    if not whole_time:
-        query = query.where(DailyFigure.day >= q.period.start, DailyFigure.day <= q.period.end)
-    query = _narrow(query.group_by(DailyFigure.province_code), q)
-    return {int(code): int(value or 0) for code, value in db.session.execute(query)}
+    condition = in_period | DailyFigure.metric.in_(whole_time) if whole_time else in_period
+    query = (
+        select(DailyFigure.metric, DailyFigure.province_code, func.sum(DailyFigure.value))
+        .where(condition)
+        .group_by(DailyFigure.metric, DailyFigure.province_code)
+    )
+    out: dict[str, dict[int, int]] = {metric: {} for metric in (*metrics, *whole_time)}
+    for metric, code, value in db.session.execute(_narrow(query, q)):
+        out[metric][int(code)] = int(value or 0)
+    return out
 
 
 def freshness(*sources: str) -> datetime | None:

@@ -23,8 +23,8 @@ from core.statistics import (
     SectionResult,
     StatQuery,
     Table,
-    daily_by_province,
-    daily_series,
+    daily_by_province_many,
+    daily_series_many,
     freshness,
     local_day,
     store_daily,
@@ -97,8 +97,7 @@ def refresh(since: date | None) -> int:
 
 def _province_rows(q: StatQuery) -> tuple[list[int], dict[str, dict[int, int]]]:
     codes = [p.code for p in places.provinces() if q.provinces is None or p.code in q.provinces]
-    figures = {metric: daily_by_province(metric, q) for metric in (*SERIES, "scans")}
-    figures["stamps_copy_warned"] = daily_by_province("stamps_copy_warned", q, whole_time=True)
+    figures = daily_by_province_many((*SERIES, "scans"), q, whole_time=("stamps_copy_warned",))
     return codes, figures
 
 
@@ -127,7 +126,7 @@ def _recalls(q: StatQuery) -> tuple[int, int]:
 
 def build(q: StatQuery) -> SectionResult:
     narrowed = q.narrowed()
-    series = {metric: daily_series(metric, narrowed) for metric in (*SERIES, "scans")}
+    series = daily_series_many((*SERIES, "scans"), narrowed)
     buckets = q.period.buckets()
     tables = [
         Table(

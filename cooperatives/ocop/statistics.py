@@ -25,7 +25,6 @@ from cooperatives.models import (
     OcopCertificate,
     OcopEvaluation,
     Producer,
-    Product,
 )
 from core import places
 from core.db import db
@@ -45,12 +44,13 @@ def _valid_today(today: date) -> Any:
 
 
 def _best_stars(q: StatQuery) -> Any:
-    """Per certified product: its producer and best stars today (a subquery)."""
+    """Per certified product: its producer, best stars today and certified product group."""
     query = (
         select(
             OcopCertificate.product_id.label("product_id"),
             OcopCertificate.producer_id.label("producer_id"),
             func.max(OcopCertificate.stars).label("stars"),
+            func.max(OcopCertificate.category_code).label("category"),
         )
         .where(_valid_today(q.today))
         .group_by(OcopCertificate.product_id, OcopCertificate.producer_id)
@@ -68,35 +68,43 @@ def _in_scope(query: Any, q: StatQuery, *, province: int | None) -> Any:
     return query
 
 
-def certified_by_province(q: StatQuery) -> dict[int, dict[int, int]]:
-    """{province: {stars: products}} for every province in scope (not narrowed to one)."""
+Certified = dict[tuple[int, str, int], int]  # (province, product group, stars) → products
+
+
+def certified(q: StatQuery) -> Certified:
+    """Certified products in scope (every province of it, not narrowed to the chosen one) by
+    province, product group (as certified) and best stars: one query for the map, the stars
+    and the groups."""
     best = _best_stars(q)
     query = (
-        select(Producer.province_code, best.c.stars, func.count())
+        select(Producer.province_code, best.c.category, best.c.stars, func.count())
         .select_from(best)
         .join(Producer, Producer.id == best.c.producer_id)
-        .group_by(Producer.province_code, best.c.stars)
+        .group_by(Producer.province_code, best.c.category, best.c.stars)
     )
-    out: dict[int, dict[int, int]] = defaultdict(lambda: dict.fromkeys(STARS, 0))
-    for province_code, stars, count in db.session.execute(_in_scope(query, q, province=None)):
-        out[int(province_code)][int(stars)] = int(count)
+    parents = {code: parent for code, parent, _vi, _en in _categories()}
+    out: Certified = defaultdict(int)
+    for province_code, category, stars, count in db.session.execute(
+        _in_scope(query, q, province=None)
+    ):
+        group = parents.get(category) or category or ""
+        out[(int(province_code), group, int(stars))] += int(count)
     return dict(out)
 
 
-def _by_group(q: StatQuery) -> dict[str, dict[int, int]]:
-    best = _best_stars(q)
-    query = (
-        select(Product.category_code, best.c.stars, func.count())
-        .select_from(best)
-        .join(Producer, Producer.id == best.c.producer_id)
-        .join(Product, Product.id == best.c.product_id)
-        .group_by(Product.category_code, best.c.stars)
-    )
-    parents = {code: parent for code, parent, _vi, _en in _categories()}
+def certified_by_province(counts: Certified) -> dict[int, dict[int, int]]:
+    """{province: {stars: products}}."""
+    out: dict[int, dict[int, int]] = defaultdict(lambda: dict.fromkeys(STARS, 0))
+    for (province_code, _group, stars), n in counts.items():
+        out[province_code][stars] += n
+    return dict(out)
+
+
+def _by_group(q: StatQuery, counts: Certified) -> dict[str, dict[int, int]]:
     out: dict[str, dict[int, int]] = defaultdict(lambda: dict.fromkeys(STARS, 0))
-    for code, stars, count in db.session.execute(_in_scope(query, q, province=q.province)):
-        group = parents.get(code) or code or ""
-        out[group][int(stars)] += int(count)
+    for (province_code, group, stars), n in counts.items():
+        if q.province is None or province_code == q.province:
+            out[group][stars] += n
     return dict(out)
 
 
@@ -186,9 +194,9 @@ def stars_table(q: StatQuery, counts: dict[int, dict[int, int]]) -> Table:
     )
 
 
-def groups_table(q: StatQuery) -> Table:
+def groups_table(q: StatQuery, certified_counts: Certified) -> Table:
     names = _group_names()
-    counts = _by_group(q)
+    counts = _by_group(q, certified_counts)
     rows = [
         _star_row(f"{code} · {names.get(code, code)}", counts[code])
         for code in sorted(counts, key=lambda c: (c == "", c))
@@ -375,8 +383,9 @@ def _start_of(day: date) -> datetime:
 
 
 def build(q: StatQuery) -> SectionResult:
-    counts = certified_by_province(q)
-    tables = [stars_table(q, counts), map_table(q, counts), groups_table(q)]
+    everything = certified(q)
+    counts = certified_by_province(everything)
+    tables = [stars_table(q, counts), map_table(q, counts), groups_table(q, everything)]
     ward_province = q.province
     if ward_province is None and q.provinces is not None and len(q.provinces) == 1:
         ward_province = next(iter(q.provinces))
@@ -388,8 +397,9 @@ def build(q: StatQuery) -> SectionResult:
 
 def build_public(q: StatQuery) -> SectionResult:
     """The open-data page: counts of certified products only (no names, no producers)."""
-    counts = certified_by_province(q)
-    tables = [stars_table(q, counts), map_table(q, counts), groups_table(q)]
+    everything = certified(q)
+    counts = certified_by_province(everything)
+    tables = [stars_table(q, counts), map_table(q, counts), groups_table(q, everything)]
     if q.province is not None:
         tables.append(wards_table(q, q.province))
     return SectionResult(tables)

@@ -29,6 +29,7 @@ from core.errors import Invalid
 from core.exports import csv_response, xlsx_response
 from core.i18n import current_locale, local_datetime, local_today
 from core.periods import DEFAULT_PRESET, PRESETS, parse_period, preset_period
+from core.stat_tables import table_html
 from core.statistics import SectionResult, StatQuery, Table
 from core.tilemap import legend, tile_map
 
@@ -178,10 +179,32 @@ def _render(
         args = _filters(q, viewer)
         return f"{target}?{urlencode(args)}" if args else target
 
-    shown = {p.code for p in viewer.province_choices()} if viewer is not None else None
-    charts = {t.key: _chart(t, link, q.province, shown) for t in result.tables}
-    number = _number_format()
-    cells = {t.key: [[number(v) for v in row[1:]] for row in t.rows] for t in result.tables}
+    def pieces() -> tuple[dict[str, Markup], dict[str, Markup], dict[str, Any]]:
+        shown = {p.code for p in viewer.province_choices()} if viewer is not None else None
+        charts = {t.key: _chart(t, link, q.province, shown) for t in result.tables}
+        number = _number_format()
+        empty = _("Chưa có số liệu.")
+        row_link = link if viewer is None or viewer.producer is None else None
+        tables = {
+            t.key: table_html(
+                t, [[number(v) for v in row[1:]] for row in t.rows], empty=empty, link=row_link
+            )
+            for t in result.tables
+        }
+        return charts, tables, _legends(result)
+
+    # The charts, map and tables are the same for everyone asking the same question while the
+    # figures are remembered: render them once.
+    key = (
+        "render",
+        endpoint,
+        tuple(sorted(endpoint_args.items())),
+        tuple(sorted(_filters(q, viewer).items())),
+        q,
+        current_locale(),
+        result.computed_at,
+    )
+    charts, tables, legends = statistics.remember(key, pieces)
     status = 422 if errors else 200
     return (
         render_template(
@@ -191,8 +214,8 @@ def _render(
             viewer=viewer,
             result=result,
             charts=charts,
-            cells=cells,
-            legends=_legends(result),
+            tables=tables,
+            legends=legends,
             freshness=_freshness(result),
             errors=errors,
             presets=PRESETS,
