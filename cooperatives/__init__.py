@@ -48,12 +48,17 @@ def init_app(app: Flask) -> None:
 
     add_link(app, "site", "cooperatives.dashboard", _l("Quản lý"), order=10)
     add_link(app, "site", "ocop.council_home", _l("Hội đồng OCOP"), order=30, shown=_on_a_council)
+    add_link(app, "site", "statistics.home", _l("Thống kê"), order=35, shown=_on_a_council)
 
     from cooperatives import bench_data, demo
     from core.sample_data import register_bench_data, register_demo
 
     register_demo(app, "cooperatives", demo.seed_demo)
     register_bench_data(app, "cooperatives", bench_data.generate)
+
+    from cooperatives import statistics
+
+    statistics.init_app(app)
 
     from cooperatives.openapi import PATHS, SCHEMAS
     from core.openapi import add_paths

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import errors, i18n, navigation, openapi, sample_data, security
+from core import errors, i18n, navigation, openapi, sample_data, security, statistics
 from core.config import load_config
 from core.db import (
     alembic_compare_type,
@@ -66,6 +66,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     openapi.init_app(app)
     navigation.init_app(app)
     sample_data.init_app(app)
+    statistics.init_app(app)
 
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 

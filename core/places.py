@@ -41,10 +41,15 @@ def wards_of(province_code: int) -> tuple[Place, ...]:
     return tuple(sorted(items, key=lambda w: fold(w.name)))
 
 
+@cache
+def _provinces_by_code() -> dict[int, Place]:
+    return {p.code: p for p in provinces()}
+
+
 def province(code: int | None) -> Place | None:
     if code is None:
         return None
-    return next((p for p in provinces() if p.code == code), None)
+    return _provinces_by_code().get(code)
 
 
 def ward(code: int | None) -> Place | None:

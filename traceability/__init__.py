@@ -45,3 +45,9 @@ def init_app(app: Flask) -> None:
 
     register_demo(app, "traceability", demo.seed_demo)
     register_bench_data(app, "traceability", bench_data.generate)
+
+    from core.statistics import provide_section, register_refresher
+    from traceability import statistics
+
+    provide_section(app, "traceability", statistics.build, "traceability")
+    register_refresher(app, statistics.SOURCE, statistics.refresh)
