@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     add_link(app, "site", "cooperatives.dashboard", _l("Quản lý"), order=10)
     add_link(app, "site", "ocop.council_home", _l("Hội đồng OCOP"), order=30, shown=_on_a_council)
     add_link(app, "site", "statistics.home", _l("Thống kê"), order=35, shown=_on_a_council)
+    add_link(app, "site.footer", "statistics.public_stats", _l("Số liệu mở"), order=10)
 
     from cooperatives import bench_data, demo
     from core.sample_data import register_bench_data, register_demo

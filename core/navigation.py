@@ -6,6 +6,7 @@ to `core.openapi`. Slots in use:
 
 - `site`: the header of every page (`base.html`), for signed-in people;
 - `site.anonymous`: the header for visitors who are not signed in;
+- `site.footer`: the footer of every page (open data and the like);
 - `producer.nav`: the bar of a producer's management pages, after its products;
 - `producer.tiles`: the tiles of a producer's home page, after "add a product".
 

@@ -256,7 +256,7 @@ def _public() -> tuple[StatQuery, SectionResult]:
 def public_stats():
     q, result = _public()
     response = _render(
-        "statistics/public.html",
+        "cooperatives/statistics/public.html",
         title=_("Thống kê mở về sản phẩm OCOP"),
         q=q,
         viewer=None,
@@ -310,7 +310,7 @@ def home():
         {"producer": viewer.producer.id} if viewer.producer and len(viewer.producers) > 1 else {}
     )
     return render_template(
-        "statistics/index.html",
+        "cooperatives/statistics/index.html",
         viewer=viewer,
         sections=statistics.sections(),
         extra=extra,
@@ -335,7 +335,7 @@ def _section_result(key: str) -> tuple[statistics.Section, Viewer, StatQuery, Se
 def section_page(key: str):
     section, viewer, q, result, errors = _section_result(key)
     return _render(
-        "statistics/section.html",
+        "cooperatives/statistics/section.html",
         title=str(section.title),
         q=q,
         viewer=viewer,

@@ -340,7 +340,7 @@ def test_traceability_figures_come_from_the_refreshed_summaries(app, client):
     from core.statistics import refresh
     from tests.traceability.stamps.test_stamps_support import make_farm
     from traceability import stamps
-    from traceability.stamps import scans
+    from traceability.stamps.reading import ScanContext, read_stamp
 
     with app.app_context():
         farm = make_farm(10)
@@ -350,7 +350,12 @@ def test_traceability_figures_come_from_the_refreshed_summaries(app, client):
             select(Stamp.id).where(Stamp.producer_id == farm.producer_id).order_by(Stamp.serial)
         ).all()
         for stamp_id in stamp_ids[:3]:
-            scans.record_scan(stamp_id, "203.0.113.0/24", "chrome")
+            read_stamp(
+                today=date.today(),
+                via="code",
+                stamp_id=stamp_id,
+                scan=ScanContext(network="203.0.113.0/24", client="chrome"),
+            )
         db.session.commit()
         admin = make_user(admin=True).id
         db.session.commit()
