@@ -77,7 +77,7 @@ def release_session(exception: BaseException | None = None) -> None:
     try:
         db.session.close()
     except DBAPIError:
-        db.session.invalidate()
+        db.session().invalidate()  # the Session itself: scoped_session does not proxy it
 
 
 def is_sqlite() -> bool:

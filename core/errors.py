@@ -123,7 +123,7 @@ def _rollback_quietly() -> None:
     try:
         db.session.rollback()
     except Exception:  # the connection is gone: nothing was written, nothing to roll back
-        db.session.invalidate()
+        db.session().invalidate()  # the Session itself: scoped_session does not proxy it
 
 
 def init_app(app: Flask) -> None:
