@@ -11,7 +11,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import errors, i18n, openapi, security
+from core import assets, errors, i18n, openapi, security
 from core.config import load_config
 from core.db import alembic_compare_type, alembic_render_item, db
 
@@ -53,6 +53,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
         render_item=alembic_render_item,
     )
     security.init_app(app)
+    assets.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)

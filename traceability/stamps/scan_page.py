@@ -223,7 +223,7 @@ def _body_values(
         "csrf": "",
     }
     if pin_form:
-        action = url_for("scan.pin", code=facts.code)
+        action = url_for("scan.pin", code=facts.code, lang=None)
         values["pin_action"] = action + ("?lang=en" if locale == "en" else "")
         values["csrf"] = generate_csrf()
     if facts is not None:
@@ -360,7 +360,8 @@ def _chrome_allowed() -> bool:
 
 def _chrome(locale: str) -> tuple[str, ...] | None:
     """base.html rendered once per locale around place-holders, cut into its pieces."""
-    return scan_cache.fragments().get_or_build(("chrome", locale), "", lambda: _cut_chrome())
+    key = ("chrome", locale, i18n.carried_language())  # its links may carry a ?lang=
+    return scan_cache.fragments().get_or_build(key, "", lambda: _cut_chrome())
 
 
 def _cut_chrome() -> tuple[str, ...] | None:
