@@ -63,8 +63,8 @@ def carried_language() -> str | None:
 def _carry_language(endpoint: str, values: dict[str, Any]) -> None:
     """Every link of a page reached with a `?lang=` not yet remembered keeps it (never static
     files: their addresses are cached for a year)."""
-    if endpoint in _NOT_CARRYING_LANG or "lang" in values:
-        return
+    if endpoint in _NOT_CARRYING_LANG or "lang" in values or "api" in endpoint.split(".")[0]:
+        return  # nor the JSON API
     chosen = carried_language()
     if chosen is not None:
         values["lang"] = chosen

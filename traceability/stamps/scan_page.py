@@ -54,21 +54,34 @@ def product_path(product: Product) -> str:
     return f"/p/{product.slug}"
 
 
+def producer_path(producer: Any) -> str:
+    return f"/c/{producer.slug}"
+
+
 @dataclass
 class Photo:
     src: str
     width: int
     height: int
     alt: str
+    srcset: str = ""
+
+
+def _photo(image: Any, alt: str) -> Photo:
+    """A photo in the size the layout shows: the thumbnail on a phone, the card size on
+    screens with more pixels (srcset)."""
+    w, h = variant_size(image.width, image.height, "card")
+    tw, _th = variant_size(image.width, image.height, "thumb")
+    src = url_for("core.media", key=image.key, variant="card")
+    thumb = url_for("core.media", key=image.key, variant="thumb")
+    return Photo(src, w, h, alt, f"{thumb} {tw}w, {src} {w}w")
 
 
 def lot_photos(product: Product | None, summary: Any) -> list[Photo]:
     photos: list[Photo] = []
     if summary is not None:
         for image in summary.images[:3]:
-            w, h = variant_size(image.width, image.height, "card")
-            src = url_for("core.media", key=image.key, variant="card")
-            photos.append(Photo(src, w, h, _("Ảnh lô %(lot)s", lot=summary.batch.lot_code)))
+            photos.append(_photo(image, _("Ảnh lô %(lot)s", lot=summary.batch.lot_code)))
     if product is not None:
         images = db.session.scalars(
             db.select(ProductImage)
@@ -77,9 +90,7 @@ def lot_photos(product: Product | None, summary: Any) -> list[Photo]:
             .limit(3)
         )
         for image in images:
-            w, h = variant_size(image.width, image.height, "card")
-            src = url_for("core.media", key=image.key, variant="card")
-            photos.append(Photo(src, w, h, image.alt or product.name_vi))
+            photos.append(_photo(image, image.alt or product.name_vi))
     return photos[:4]
 
 
@@ -123,6 +134,7 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
         epcis_path=epcis,
         verify_path=verify_path(summary.batch.id),
         product_path=product_path(product),
+        producer_path=producer_path(summary.producer),
         producer_address=producer_address(summary),
     )
     recall_html = render_template("traceability/scan/_recall.html", summary=summary)
@@ -173,10 +185,11 @@ def html_stamp_response(
     head = Markup("")
     if page.link:
         head += Markup('  <link rel="canonical" href="{}">\n').format(page.link)
-    if page.lot is not None:
-        head += Markup('  <link rel="alternate" type="application/ld+json" href="{}">\n').format(
-            page.lot.epcis_path
-        )
+    if page.lot is not None:  # the machines' links: EPCIS events and the chain check
+        head += Markup(
+            '  <link rel="alternate" type="application/ld+json" href="{}">\n'
+            '  <link rel="alternate" type="application/json" href="{}" title="verify">\n'
+        ).format(page.lot.epcis_path, verify_path(page.lot.batch_id))
     parts = PageParts(
         title=str(_TITLES[page.verdict]),
         head=head,

@@ -56,8 +56,15 @@ def test_a_genuine_stamp_shows_the_verdict_then_the_lots_story(app, client):
     html = response.get_data(as_text=True)
     epcis = f"/api/v1/batches/{farm.batch_id}/epcis"
     assert f'<link rel="alternate" type="application/ld+json" href="{epcis}">' in html
-    assert f"/api/v1/batches/{farm.batch_id}/verify" in html  # the chain head links to a check
-    assert re.search(r"<code>[0-9a-f]{12}</code>", html)
+    verify = f"/api/v1/batches/{farm.batch_id}/verify"
+    assert f'<link rel="alternate" type="application/json" href="{verify}"' in html  # machines
+    for jargon in ("EPCIS", "chuỗi", "<code>"):  # shoppers read words, not hashes
+        assert jargon not in text + html.split("</head>", 1)[1], jargon
+    assert "niêm phong" in text
+    assert re.search(r"<h1 class=\"verdict-title\">✓ Tem chính hãng", html)
+    assert re.search(
+        r'<a class="tap" href="/c/[a-z0-9-]+"><strong>HTX Cam Cao Phong', html
+    )  # store
     assert 'href="/p/san-pham-' in html  # buy
     assert "<script" not in html  # works without JavaScript
 
