@@ -45,8 +45,11 @@ def safe_next(target: str | None) -> str | None:
 
 
 def landing_url() -> str:
-    if "cooperatives.dashboard" in current_app.view_functions:
-        return url_for("cooperatives.dashboard")
+    """Where a sign-in lands: the cooperatives package's start page sends each role to its
+    own work (accounts cannot know producers or councils)."""
+    for endpoint in ("cooperatives.start", "cooperatives.dashboard"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
     return "/"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -85,6 +86,21 @@ def _producer_nav() -> dict[str, Any]:
 def dashboard():
     mine = producers_of(current_user.id)
     return _render("cooperatives/dashboard.html", mine=mine)
+
+
+@bp.get("/start")
+@login_required
+def start():
+    """Each role lands on its own work: a council member on the evaluations waiting, a
+    manager of one producer on that producer, a helper (or a member of several) on the list
+    of households; nobody on "you manage no producer" while they have work elsewhere."""
+    mine = producers_of(current_user.id)
+    council = bool(current_user.council_seats) and "ocop.council_home" in current_app.view_functions
+    if council and not mine:
+        return redirect(url_for("ocop.council_home"))
+    if len(mine) == 1 and mine[0][1] != MemberRole.HELPER:
+        return redirect(url_for(".producer", producer_id=mine[0][0].id))
+    return redirect(url_for(".dashboard"))
 
 
 @bp.get("/go")
