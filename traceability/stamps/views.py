@@ -199,7 +199,8 @@ def _run_page(
     activate_form = ActivateForm(formdata=None)
     activate_form.first.data = str(run.first_serial)
     activate_form.last.data = str(run.last_serial)
-    activate_form.batch_id.choices = _lot_choices(acting.producer.id, None)
+    # nobody's lot is chosen for them (a run printed for a lot: that one)
+    activate_form.batch_id.choices = _lot_choices(acting.producer.id, _("— Chọn lô —"))
     if lot is not None:
         activate_form.batch_id.data = str(lot.id)
     sample = db.session.execute(
@@ -335,6 +336,17 @@ def activate(producer_id: int):
         form.show_errors(error)
         return _render("traceability/stamps/activate.html", acting, 422, form=form)
     lot = db.session.get(Batch, int(form.batch_id.data))
+    if request.form.get("confirm") != "1":
+        # the same checks as the real thing, undone: the count asked about is the count done
+        lot_code = lot.lot_code
+        db.session.rollback()
+        return _render(
+            "traceability/stamps/activate_confirm.html",
+            acting,
+            form=form,
+            result=result,
+            lot_code=lot_code,
+        )[0]
     _audit(
         acting,
         "stamps.activate",
