@@ -55,7 +55,7 @@ def landing_url() -> str:
 
 def start_session(user: User, remember: bool = False) -> None:
     """Sign `user` in on a fresh session (keeps only the chosen language)."""
-    language = session.get("lang")
+    language = session.get("lang") or request.cookies.get("lang")  # chosen before signing in
     session.clear()
     session["lang"] = language or user.locale
     login_user(user, remember=remember)
