@@ -54,6 +54,11 @@ def product_path(product: Product) -> str:
     return f"/p/{product.slug}"
 
 
+# Two photos, two columns: the product is recognised and a first view stays under 25 KB on a
+# phone (the product page has the rest).
+MAX_PHOTOS = 2
+
+
 def producer_path(producer: Any) -> str:
     return f"/c/{producer.slug}"
 
@@ -80,18 +85,18 @@ def _photo(image: Any, alt: str) -> Photo:
 def lot_photos(product: Product | None, summary: Any) -> list[Photo]:
     photos: list[Photo] = []
     if summary is not None:
-        for image in summary.images[:3]:
+        for image in summary.images[:MAX_PHOTOS]:
             photos.append(_photo(image, _("Ảnh lô %(lot)s", lot=summary.batch.lot_code)))
     if product is not None:
         images = db.session.scalars(
             db.select(ProductImage)
             .where(ProductImage.product_id == product.id)
             .order_by(ProductImage.position, ProductImage.id)
-            .limit(3)
+            .limit(MAX_PHOTOS)
         )
         for image in images:
             photos.append(_photo(image, image.alt or product.name_vi))
-    return photos[:4]
+    return photos[:MAX_PHOTOS]
 
 
 def producer_address(summary: Any) -> str:
