@@ -67,8 +67,15 @@ def gateway_for(channel: str, app: Flask | None = None) -> Gateway:
     return factory(app, channel)
 
 
-def sms_text(text: str) -> str:
-    """Vietnamese without diacritics: brand-name SMS in Vietnam are sent as plain GSM text."""
+UCS2_SINGLE_SMS = 70  # characters of one SMS with diacritics (UCS-2); GSM-7 carries 160
+
+
+def sms_text(text: str, unicode: bool = True) -> str:
+    """Vietnamese with its diacritics when the gateway sends Unicode (UCS-2) and the text fits
+    one UCS-2 SMS: the same price as a plain one. Otherwise without diacritics, as GSM-7, so a
+    message never costs two or three SMS (UCS-2 past 70 characters splits into parts of 67)."""
+    if unicode and len(text) <= UCS2_SINGLE_SMS:
+        return text
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
@@ -79,7 +86,7 @@ def queue_message(channel: str, recipient: str, body: str, subject: str = "") ->
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if channel == SMS:
-        body, subject = sms_text(body), ""
+        body, subject = sms_text(body, bool(current_app.config.get("SMS_UNICODE", True))), ""
     message = OutboxMessage(channel=channel, recipient=recipient, subject=subject[:200], body=body)
     db.session.add(message)
     return message
