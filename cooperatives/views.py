@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
@@ -474,7 +475,7 @@ def photos(producer_id: int, product_id: int):
         for key in keys:  # the rows did not land: do not leave their files behind
             delete_image(key)
         raise
-    flash(_("Đã thêm %(n)s ảnh.", n=len(keys)))
+    flash(ngettext("Đã thêm %(n)s ảnh.", "Đã thêm %(n)s ảnh.", len(keys), n=len(keys)))
     return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
@@ -658,7 +659,12 @@ class ChainReport:
     @property
     def message(self) -> str:
         if self.ok:
-            return _("Chuỗi nguyên vẹn (%(n)s sự kiện).", n=self.events)
+            return ngettext(
+                "Chuỗi nguyên vẹn (%(n)s sự kiện).",
+                "Chuỗi nguyên vẹn (%(n)s sự kiện).",
+                self.events,
+                n=self.events,
+            )
         messages = {
             "content": _(
                 "Nội dung sự kiện số %(seq)s đã bị sửa ngoài ứng dụng.", seq=self.broken_seq

@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -526,7 +526,13 @@ def batch_recall(producer_id: int, batch_id: int):
     db.session.commit()
     more = len(result.batch_ids) - 1
     if more:
-        flash(_("Đã thu hồi lô và %(n)s lô làm từ lô này.", n=more), "warning")
+        message = ngettext(
+            "Đã thu hồi lô và %(n)s lô làm từ lô này.",
+            "Đã thu hồi lô và %(n)s lô làm từ lô này.",
+            more,
+            n=more,
+        )
+        flash(message, "warning")
     else:
         flash(_("Đã thu hồi lô."), "warning")
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))

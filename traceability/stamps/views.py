@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
@@ -167,8 +168,10 @@ def run_new(producer_id: int):
         "stamps.run.create",
         "stamp_run",
         run.id,
-        _(
+        ngettext(
             "Đặt %(n)s tem, số %(first)s–%(last)s",
+            "Đặt %(n)s tem, số %(first)s–%(last)s",
+            run.quantity,
             n=run.quantity,
             first=run.first_serial,
             last=run.last_serial,
@@ -178,8 +181,10 @@ def run_new(producer_id: int):
     )
     db.session.commit()
     flash(
-        _(
+        ngettext(
             "Đã tạo %(n)s tem, số %(first)s–%(last)s. Hãy tải tệp PDF để in.",
+            "Đã tạo %(n)s tem, số %(first)s–%(last)s. Hãy tải tệp PDF để in.",
+            run.quantity,
             n=run.quantity,
             first=run.first_serial,
             last=run.last_serial,
@@ -364,8 +369,10 @@ def activate(producer_id: int):
     )
     db.session.commit()
     flash(
-        _(
+        ngettext(
             "Đã kích hoạt %(n)s tem (số %(first)s–%(last)s) cho lô %(lot)s.",
+            "Đã kích hoạt %(n)s tem (số %(first)s–%(last)s) cho lô %(lot)s.",
+            result.count,
             n=result.count,
             first=result.first,
             last=result.last,
@@ -408,8 +415,10 @@ def void(producer_id: int):
     )
     db.session.commit()
     flash(
-        _(
+        ngettext(
             "Đã hủy %(n)s tem (số %(first)s–%(last)s).",
+            "Đã hủy %(n)s tem (số %(first)s–%(last)s).",
+            result.count,
             n=result.count,
             first=result.first,
             last=result.last,
