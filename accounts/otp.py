@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from accounts.identifiers import Identifier
 from accounts.models import OneTimeCode
@@ -163,3 +163,15 @@ def verify_code(destination: str, purpose: str, text: str | None) -> OneTimeCode
     else:
         message = _l("Mã không đúng. Bạn còn %(n)d lần thử.", n=left)
     raise CodeRejected(message, fields={"code": message})
+
+
+def purge_codes(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete codes expired or used more than `older_than` ago (their hashes help no one);
+    the caller's unit of work commits. Returns how many went."""
+    cutoff = utcnow() - older_than
+    result = db.session.execute(
+        delete(OneTimeCode)
+        .where(or_(OneTimeCode.expires_at < cutoff, OneTimeCode.used_at < cutoff))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

@@ -12,10 +12,11 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from accounts.models import OutboxMessage
 from core.db import db, utcnow
@@ -137,3 +138,15 @@ def send_pending(gateways: Callable[[str], Gateway] | None = None, limit: int = 
         report.sent += 1
     db.session.flush()
     return report
+
+
+def purge_delivered(older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete messages delivered more than `older_than` ago: their bodies hold one-time codes
+    and addresses nobody needs once sent. Undelivered ones stay for `flask outbox list`."""
+    cutoff = utcnow() - older_than
+    result = db.session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
