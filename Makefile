@@ -5,6 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 8000
+HOST ?= 127.0.0.1
+# Stamps printed by the demo carry this address: it follows PORT unless given (a phone on the
+# same Wi-Fi needs the machine's LAN address: see `make run`'s last lines).
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+export PUBLIC_BASE_URL
+LAN_IP := $(shell (hostname -I 2>/dev/null || true) | awk '{print $$1}')
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 .PHONY: run serve setup test test-sqlite test-postgres bench lint format translations compile-translations demo clean
@@ -30,8 +36,10 @@ setup: $(VENV)/.runtime compile-translations
 
 run: setup
 	@$(FLASK) demo-logins
-	@echo "Chợ Quê: http://127.0.0.1:$(PORT)"
-	$(BIN)/gunicorn "wsgi:create_app()" --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile -
+	@echo "Chợ Quê: http://$(HOST):$(PORT) · stamps and QR codes point to $(PUBLIC_BASE_URL)"
+	@echo "To scan the demo stamps with a phone on the same Wi-Fi:"
+	@echo "  HOST=0.0.0.0 PUBLIC_BASE_URL=http://$(or $(LAN_IP),<this machine's LAN address>):$(PORT) make run"
+	$(BIN)/gunicorn "wsgi:create_app()" --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
 test: $(VENV)/.dev compile-translations
 	$(BIN)/python -m tests.run
@@ -49,8 +57,8 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o translations/messages.pot --no-location --sort-output --width=100 .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --width=100
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from accounts import api_keys, outbox, roles, services
+from accounts import api_keys, otp, outbox, roles, services
 from accounts.identifiers import find_user, parse_identifier
 from accounts.models import ApiKey, User
 from core.db import db, unit_of_work
@@ -115,6 +117,29 @@ def outbox_send(limit: int):
     with unit_of_work():
         report = outbox.send_pending(limit=limit)
     click.echo(f"Đã gửi {report.sent} tin, lỗi {report.failed} tin.")
+
+
+@outbox_cli.command("purge")
+@click.option(
+    "--sent-days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(0, 3650),
+    help="Xoá tin đã gửi quá số ngày này.",
+)
+@click.option(
+    "--code-days",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 365),
+    help="Xoá mã dùng một lần đã hết hạn hoặc đã dùng quá số ngày này.",
+)
+def outbox_purge(sent_days: int, code_days: int):
+    """Delete delivered messages and dead one-time codes (run daily)."""
+    with unit_of_work():
+        messages = outbox.purge_delivered(timedelta(days=sent_days))
+        codes = otp.purge_codes(timedelta(days=code_days))
+    click.echo(f"Đã xoá {messages} tin đã gửi và {codes} mã dùng một lần hết hạn.")
 
 
 @api_keys_cli.command("create")

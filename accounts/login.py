@@ -35,14 +35,17 @@ def safe_next(target: str | None) -> str | None:
 
 
 def landing_url() -> str:
-    if "cooperatives.dashboard" in current_app.view_functions:
-        return url_for("cooperatives.dashboard")
+    """Where a sign-in lands: the cooperatives package's start page sends each role to its
+    own work (accounts cannot know producers or councils)."""
+    for endpoint in ("cooperatives.start", "cooperatives.dashboard"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
     return "/"
 
 
 def start_session(user: User, remember: bool = False) -> None:
     """Sign `user` in on a fresh session (keeps only the chosen language)."""
-    language = session.get("lang")
+    language = session.get("lang") or request.cookies.get("lang")  # chosen before signing in
     session.clear()
     session["lang"] = language or user.locale
     login_user(user, remember=remember)

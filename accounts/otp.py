@@ -15,11 +15,11 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from accounts.identifiers import Identifier
 from accounts.models import OneTimeCode
-from accounts.outbox import queue_message
+from accounts.outbox import SMS, queue_message
 from core.db import db, utcnow
 from core.errors import Invalid
 
@@ -57,6 +57,17 @@ def _message(purpose: str, code: str, minutes: int) -> tuple[str, str]:
     return subject, body
 
 
+def _sms(purpose: str, code: str, minutes: int) -> str:
+    """Short enough for one SMS with its diacritics (70 UCS-2 characters)."""
+    if purpose == LOGIN:
+        text = _("Mã đăng nhập Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
+    elif purpose == REGISTER:
+        text = _("Mã đăng ký Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
+    else:
+        text = _("Mã đặt lại mật khẩu Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
+    return text % {"code": code, "minutes": minutes}
+
+
 def issue_code(identifier: Identifier, purpose: str) -> OneTimeCode:
     """Create a code for `identifier` and queue it in the outbox; earlier live codes die."""
     if purpose not in PURPOSES:
@@ -82,7 +93,10 @@ def issue_code(identifier: Identifier, purpose: str) -> OneTimeCode:
         expires_at=now + timedelta(seconds=ttl),
     )
     db.session.add(record)
-    subject, body = _message(purpose, code, max(1, ttl // 60))
+    minutes = max(1, ttl // 60)
+    subject, body = _message(purpose, code, minutes)
+    if identifier.channel == SMS:
+        body = _sms(purpose, code, minutes)
     queue_message(identifier.channel, identifier.value, body, subject)
     db.session.flush()
     return record
@@ -149,3 +163,15 @@ def verify_code(destination: str, purpose: str, text: str | None) -> OneTimeCode
     else:
         message = _l("Mã không đúng. Bạn còn %(n)d lần thử.", n=left)
     raise CodeRejected(message, fields={"code": message})
+
+
+def purge_codes(older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete codes expired or used more than `older_than` ago (their hashes help no one);
+    the caller's unit of work commits. Returns how many went."""
+    cutoff = utcnow() - older_than
+    result = db.session.execute(
+        delete(OneTimeCode)
+        .where(or_(OneTimeCode.expires_at < cutoff, OneTimeCode.used_at < cutoff))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

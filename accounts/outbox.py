@@ -12,10 +12,11 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from accounts.models import OutboxMessage
 from core.db import db, utcnow
@@ -67,8 +68,15 @@ def gateway_for(channel: str, app: Flask | None = None) -> Gateway:
     return factory(app, channel)
 
 
-def sms_text(text: str) -> str:
-    """Vietnamese without diacritics: brand-name SMS in Vietnam are sent as plain GSM text."""
+UCS2_SINGLE_SMS = 70  # characters of one SMS with diacritics (UCS-2); GSM-7 carries 160
+
+
+def sms_text(text: str, unicode: bool = True) -> str:
+    """Vietnamese with its diacritics when the gateway sends Unicode (UCS-2) and the text fits
+    one UCS-2 SMS: the same price as a plain one. Otherwise without diacritics, as GSM-7, so a
+    message never costs two or three SMS (UCS-2 past 70 characters splits into parts of 67)."""
+    if unicode and len(text) <= UCS2_SINGLE_SMS:
+        return text
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
@@ -79,7 +87,7 @@ def queue_message(channel: str, recipient: str, body: str, subject: str = "") ->
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if channel == SMS:
-        body, subject = sms_text(body), ""
+        body, subject = sms_text(body, bool(current_app.config.get("SMS_UNICODE", True))), ""
     message = OutboxMessage(channel=channel, recipient=recipient, subject=subject[:200], body=body)
     db.session.add(message)
     return message
@@ -130,3 +138,15 @@ def send_pending(gateways: Callable[[str], Gateway] | None = None, limit: int = 
         report.sent += 1
     db.session.flush()
     return report
+
+
+def purge_delivered(older_than: timedelta = timedelta(days=7)) -> int:
+    """Delete messages delivered more than `older_than` ago: their bodies hold one-time codes
+    and addresses nobody needs once sent. Undelivered ones stay for `flask outbox list`."""
+    cutoff = utcnow() - older_than
+    result = db.session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

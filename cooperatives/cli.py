@@ -7,7 +7,7 @@ from datetime import date
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.db import db, unit_of_work
 
@@ -37,7 +37,14 @@ def expire_command(today_text: str | None) -> None:
     today = _parse_day(today_text)
     with unit_of_work():
         count = expire_lapsed(today)
-    click.echo(_("%(n)s giấy chứng nhận OCOP đã chuyển sang hết hạn.", n=count))
+    click.echo(
+        ngettext(
+            "%(n)s giấy chứng nhận OCOP đã chuyển sang hết hạn.",
+            "%(n)s giấy chứng nhận OCOP đã chuyển sang hết hạn.",
+            count,
+            n=count,
+        )
+    )
 
 
 @ocop_cli.command("expiring")
@@ -57,7 +64,13 @@ def expiring_command(days: int, province_code: int | None) -> None:
             f"{certificate.decision_number}\t{name}"
         )
     click.echo(
-        _("%(n)s giấy chứng nhận hết hạn trong %(days)s ngày tới.", n=len(certificates), days=days)
+        ngettext(
+            "%(n)s giấy chứng nhận hết hạn trong %(days)s ngày tới.",
+            "%(n)s giấy chứng nhận hết hạn trong %(days)s ngày tới.",
+            len(certificates),
+            n=len(certificates),
+            days=days,
+        )
     )
 
 

@@ -110,9 +110,10 @@ def product_page(slug: str):
     product = catalog.product_by_slug(slug)
     if product is None:
         abort(404)
-    preview = product.status != ProductStatus.PUBLISHED
+    archived = product.status == ProductStatus.ARCHIVED  # its stamps still lead here
+    preview = product.status == ProductStatus.DRAFT
     if preview and not _may_preview(product):
-        abort(404)  # a draft or archived product does not exist for the public
+        abort(404)  # a draft does not exist for the public
     certificate = catalog.current_certificates([product.id]).get(product.id)
     url = absolute(url_for(".product_page", slug=product.slug))
     name = localized(product, "name")
@@ -129,6 +130,7 @@ def product_page(slug: str):
         variants=catalog.active_variants(product),
         certificate=certificate,
         preview=preview,
+        archived=archived,
         status_label=STATUS_LABELS.get(product.status, product.status),
         url=url,
         name=name,

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
@@ -105,6 +107,21 @@ def decline_invitation(invitation_id: int):
     with unit_of_work():
         memberships.decline_invitation(current_user._get_current_object(), invitation_id)
     flash(_("Đã từ chối lời mời."))
+    return redirect(url_for(".dashboard"))
+
+
+@bp.get("/start")
+@login_required
+def start():
+    """Each role lands on its own work: a council member on the evaluations waiting, a
+    manager of one producer on that producer, a helper (or a member of several) on the list
+    of households; nobody on "you manage no producer" while they have work elsewhere."""
+    mine = producers_of(current_user.id)
+    council = bool(current_user.council_seats) and "ocop.council_home" in current_app.view_functions
+    if council and not mine:
+        return redirect(url_for("ocop.council_home"))
+    if len(mine) == 1 and mine[0][1] != MemberRole.HELPER:
+        return redirect(url_for(".producer", producer_id=mine[0][0].id))
     return redirect(url_for(".dashboard"))
 
 
@@ -474,7 +491,7 @@ def photos(producer_id: int, product_id: int):
         form.show_errors(error)
         product = products.find_product(acting, product_id, full=True)
         return _photos_page(acting, product, form, status=422)
-    flash(_("Đã thêm %(n)s ảnh.", n=len(added)))
+    flash(ngettext("Đã thêm %(n)s ảnh.", "Đã thêm %(n)s ảnh.", len(added), n=len(added)))
     return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
 
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import errors, i18n, navigation, openapi, sample_data, security, statistics
+from core import assets, errors, i18n, navigation, openapi, sample_data, security, statistics
 from core.config import load_config
 from core.db import (
     alembic_compare_type,
@@ -61,6 +61,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
         include_object=alembic_include_object,
     )
     security.init_app(app)
+    assets.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)

@@ -114,6 +114,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # stamps already printed unverifiable: set it once, keep it.
         "STAMP_PIN_KEY": env.get("STAMP_PIN_KEY", ""),
         "SMS_GATEWAY": env.get("SMS_GATEWAY", "log"),
+        # the gateway sends UCS-2: short SMS keep their diacritics (docs: README)
+        "SMS_UNICODE": _bool(env.get("SMS_UNICODE"), True),
         "EMAIL_GATEWAY": env.get("EMAIL_GATEWAY", "log"),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
         "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),

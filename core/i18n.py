@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, Response, current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_date, format_datetime, get_locale, get_translations
 
 from core.money import format_vnd
@@ -23,6 +23,51 @@ def select_locale() -> str:
     if chosen in languages:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+LANG_COOKIE = "lang"
+LANG_COOKIE_AGE = 31536000
+_NOT_CARRYING_LANG = frozenset({"static", "core.media", "core.set_language"})
+
+
+def remember_language(response: Response, code: str) -> None:
+    """The one place a choice of language is kept: a year-long cookie (no session is created,
+    so the scan page's anonymous fast path stays open) and the session when there is one."""
+    if request.cookies.get(LANG_COOKIE) != code:
+        response.set_cookie(
+            LANG_COOKIE, code, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True
+        )
+    if session.get("_user_id") and session.get("lang") != code:
+        session["lang"] = code
+
+
+def _remember_chosen_language(response: Response) -> Response:
+    """A `?lang=` followed from anywhere (the scan page, a shared link) is remembered too."""
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        remember_language(response, chosen)
+    return response
+
+
+def carried_language() -> str | None:
+    """The `?lang=` of this request when the browser did not send it back as a cookie (a
+    first visit, or a browser that keeps no cookies): links of the page carry it on."""
+    if not has_request_context():
+        return None
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
+        return chosen
+    return None
+
+
+def _carry_language(endpoint: str, values: dict[str, Any]) -> None:
+    """Every link of a page reached with a `?lang=` not yet remembered keeps it (never static
+    files: their addresses are cached for a year)."""
+    if endpoint in _NOT_CARRYING_LANG or "lang" in values or "api" in endpoint.split(".")[0]:
+        return  # nor the JSON API
+    chosen = carried_language()
+    if chosen is not None:
+        values["lang"] = chosen
 
 
 def current_locale() -> str:
@@ -80,6 +125,8 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: request_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
     )
+    app.after_request(_remember_chosen_language)
+    app.url_defaults(_carry_language)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = local_date
     app.jinja_env.filters["datetime"] = local_datetime

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, redirect, request, send_file, session
+from flask import Blueprint, Flask, abort, jsonify, redirect, request, send_file
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import db
+from core.i18n import remember_language
 from core.images import image_path
 from core.security import csrf
 from core.urls import safe_redirect_target
@@ -43,11 +44,10 @@ def set_language(code: str):
 
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    session["lang"] = code
     target = safe_redirect_target(request.form.get("next") or request.referrer)
     target = _without_lang(target)  # a ?lang= left in the address would undo the choice
     response = redirect(target, code=303)
-    response.set_cookie("lang", code, max_age=31536000, samesite="Lax", httponly=True)
+    remember_language(response, code)
     return response
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import and_, select
 
 from accounts import audit
@@ -145,9 +146,12 @@ def issue_certificate(
             if "scores" in checks:
                 scores: Scores = checks["scores"]
                 if scores.stars < 3:
-                    errors["stars"] = _(
+                    errors["stars"] = ngettext(
                         "%(total)s điểm là %(n)s sao: sản phẩm dưới 3 sao chưa phải sản phẩm "
                         "OCOP nên không có giấy chứng nhận.",
+                        "%(total)s điểm là %(n)s sao: sản phẩm dưới 3 sao chưa phải sản phẩm "
+                        "OCOP nên không có giấy chứng nhận.",
+                        scores.stars,
                         total=format_score(scores.total),
                         n=scores.stars,
                     )

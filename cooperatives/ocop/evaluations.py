@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from accounts import audit
@@ -129,8 +130,10 @@ def score_evaluation(
         actor_role=scope.role_in(evaluation.province_code),
         subject_type="ocop_evaluation",
         subject_id=evaluation.id,
-        summary=_(
+        summary=ngettext(
             "Chấm điểm OCOP: %(total)s điểm, đề xuất %(stars)s sao",
+            "Chấm điểm OCOP: %(total)s điểm, đề xuất %(stars)s sao",
+            scores.stars,
             total=format_score(scores.total),
             stars=scores.stars,
         ),
@@ -256,8 +259,10 @@ def decide_evaluation(
                 stars=stars,
             )
             if certificate
-            else _(
+            else ngettext(
                 "Quyết định %(number)s: %(product)s đạt %(stars)s sao, chưa phải sản phẩm OCOP",
+                "Quyết định %(number)s: %(product)s đạt %(stars)s sao, chưa phải sản phẩm OCOP",
+                stars,
                 number=number,
                 product=product.name_vi,
                 stars=stars,

@@ -50,7 +50,9 @@ def test_sms_code_is_plain_text_and_stored_only_as_a_hash(client, app, lan):
         message = db.session.scalar(select(OutboxMessage))
         stored = db.session.scalar(select(OneTimeCode))
         assert message.channel == "sms"
-        assert message.body.isascii()  # Vietnamese without diacritics for brand-name SMS
+        # with its diacritics, within one UCS-2 SMS: the same price as a plain GSM-7 one
+        assert message.body.startswith("Mã đăng nhập Chợ Quê: ") and code in message.body
+        assert len(message.body) <= 70
         assert code not in stored.code_hash
         assert len(stored.code_hash) == 64
 
@@ -277,3 +279,22 @@ def test_csrf_enabled_app_refuses_code_requests_without_token(build_app, lan):
         assert client.post(url, data=data).status_code == 400, url
 
     assert outbox_count(csrf_app) == 0
+
+
+def test_a_gateway_without_unicode_gets_plain_gsm_text(client, app, lan):
+    app.config["SMS_UNICODE"] = False
+    try:
+        _request_code(client)
+    finally:
+        app.config["SMS_UNICODE"] = True
+    with app.app_context():
+        body = db.session.scalar(select(OutboxMessage.body))
+    assert body.isascii() and body.startswith("Ma dang nhap Cho Que: ")
+
+
+def test_a_long_sms_goes_without_diacritics_rather_than_in_paid_parts():
+    from accounts.outbox import sms_text
+
+    long = "Chợ Quê: " + "đơn hàng của bạn đã được giao " * 3
+    assert sms_text(long).isascii()
+    assert sms_text("Mã: 123456") == "Mã: 123456"

@@ -28,7 +28,7 @@ def test_dev_outbox_lists_the_codes_in_testing(client, app):
     response = client.get("/dev/outbox")
 
     assert response.status_code == 200
-    assert re.search(r"ma dang nhap cua ban la \d{6}", response.get_data(as_text=True))
+    assert re.search(r"Mã đăng nhập Chợ Quê: \d{6}", response.get_data(as_text=True))
 
 
 @pytest.mark.parametrize("environment", ["development", "testing"])
@@ -112,7 +112,7 @@ def test_flask_outbox_list_and_send(app, runner):
 
     assert listed.exit_code == 0
     assert "+84912345678" in listed.output
-    assert "Cho Que: ma dang nhap 123456" in listed.output
+    assert "Chợ Quê: mã đăng nhập 123456" in listed.output  # short: diacritics kept
     assert sent.exit_code == 0
     assert "Đã gửi 1 tin" in sent.output
     assert "+84912345678" not in pending.output

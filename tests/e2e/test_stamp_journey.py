@@ -54,6 +54,8 @@ def _activate_run(page, run_url: str, batch_id: int, lot: str, quantity: int) ->
     section = page.locator("#activate")
     section.get_by_label("Cho lô hàng").select_option(str(batch_id))
     section.get_by_role("button", name="Kích hoạt").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"cho lô {lot}?")
+    page.get_by_role("button", name=re.compile(r"^Kích hoạt [\d.]+ tem$")).click()
     expect(
         page.get_by_text(re.compile(rf"Đã kích hoạt {quantity} tem .* lô {lot}"))
     ).to_be_visible()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from core.db import db
@@ -74,7 +75,12 @@ class ChainReport:
     @property
     def message(self) -> str:
         if self.ok:
-            return _("Chuỗi nguyên vẹn (%(n)s sự kiện).", n=self.events)
+            return ngettext(
+                "Chuỗi nguyên vẹn (%(n)s sự kiện).",
+                "Chuỗi nguyên vẹn (%(n)s sự kiện).",
+                self.events,
+                n=self.events,
+            )
         messages = {
             "content": _(
                 "Nội dung sự kiện số %(seq)s đã bị sửa ngoài ứng dụng.", seq=self.broken_seq

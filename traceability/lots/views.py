@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,9 +26,10 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from wtforms.fields.choices import SelectChoice
 
+from accounts.models import User
 from cooperatives.access import MANAGERS, Acting
 from cooperatives.access import current_acting as _acting
-from cooperatives.models import Producer, Product, ProductStatus
+from cooperatives.models import MemberRole, Membership, Producer, Product, ProductStatus
 from core import places
 from core.db import db, unit_of_work, utcnow
 from core.errors import DomainError, Invalid, NotFound
@@ -249,8 +250,12 @@ def _batch_page(
         batch=batch,
         summary=summary,
         chain=chain,
-        identifier=lot_uri(batch, summary.product),
-        recordable=[(k, events.kind_label(k)) for k in events.RECORDABLE_KINDS],
+        # only an address that answers: the GS1 Digital Link needs the product's GTIN
+        identifier=lot_uri(batch, summary.product) if summary.product.gtin else "",
+        entered_by=_entered_by(batch),
+        recordable=[
+            (k, events.kind_label(k)) for k in events.RECORDABLE_KINDS if _may_record(summary, k)
+        ],
         recall_form=recall_form or RecallForm(formdata=None),
         photo_form=photo_form or PhotoForm(formdata=None),
         parents_form=parents_form,
@@ -261,6 +266,34 @@ def _batch_page(
         results=events.INSPECTION_RESULTS,
         correctable=frozenset(KIND_FORM_FIELDS),
     )
+
+
+def _has_harvest(summary: Any) -> bool:
+    return any(
+        e.kind == events.EventKind.HARVESTING and e.state == "current" for e in summary.events
+    )
+
+
+def _may_record(summary: Any, kind: str) -> bool:
+    """Saving a lot records its harvest: a second one is offered only once that is undone."""
+    return kind != events.EventKind.HARVESTING or not _has_harvest(summary)
+
+
+def _entered_by(batch: Batch) -> tuple[str, bool] | None:
+    """Who entered the lot and whether as a community helper (their work is attributed)."""
+    if batch.created_by_id is None:
+        return None
+    user = db.session.get(User, batch.created_by_id)
+    if user is None:
+        return None
+    helper = db.session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user.id,
+            Membership.producer_id == batch.producer_id,
+            Membership.role == MemberRole.HELPER,
+        )
+    )
+    return user.name, helper is not None
 
 
 def _ward_name(code: int | None) -> str:
@@ -302,6 +335,15 @@ def event_add(producer_id: int, batch_id: int):
     acting = _acting(producer_id)
     batch = batches.get_batch(producer_id, batch_id)
     kind = _kind_or_404(request.values.get("kind"))
+    if not _may_record(batches.trace_summary(batch.id), kind):
+        flash(
+            _(
+                "Lô này đã có sự kiện thu hoạch (ghi khi lưu lô). Muốn đổi thì sửa sự kiện đó "
+                "trong Hành trình."
+            ),
+            "warning",
+        )
+        return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
     if request.method == "GET":
         form = EventForm(formdata=None)
         now = utcnow().astimezone(LOCAL_TZ)
@@ -482,7 +524,13 @@ def batch_recall(producer_id: int, batch_id: int):
         return _batch_page(acting, batch, status=error.status, recall_form=form)
     more = len(result.batch_ids) - 1
     if more:
-        flash(_("Đã thu hồi lô và %(n)s lô làm từ lô này.", n=more), "warning")
+        message = ngettext(
+            "Đã thu hồi lô và %(n)s lô làm từ lô này.",
+            "Đã thu hồi lô và %(n)s lô làm từ lô này.",
+            more,
+            n=more,
+        )
+        flash(message, "warning")
     else:
         flash(_("Đã thu hồi lô."), "warning")
     return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))

@@ -83,20 +83,37 @@ def create(
     "--layout",
     default=printing.DEFAULT_LAYOUT,
     show_default=True,
-    type=click.Choice(sorted(printing.PRESETS)),
-    help="A4 label sheet",
+    type=click.Choice([*sorted(printing.PRESETS), "custom"]),
+    help="A4 label sheet; 'custom' takes the millimetre options below, as the web form",
 )
+@click.option("--columns", help="custom: labels across (1–10)")
+@click.option("--rows", help="custom: labels down (1–30)")
+@click.option("--label-width", help="custom: label width, mm")
+@click.option("--label-height", help="custom: label height, mm")
+@click.option("--margin-left", default="0", show_default=True, help="custom: left margin, mm")
+@click.option("--margin-top", default="0", show_default=True, help="custom: top margin, mm")
+@click.option("--gap-x", default="0", show_default=True, help="custom: gap between columns, mm")
+@click.option("--gap-y", default="0", show_default=True, help="custom: gap between rows, mm")
 @click.option("--from", "first", type=int, help="first serial (default: the run's first)")
 @click.option("--to", "last", type=int, help="last serial (default: the run's last)")
 @_unit_of_work
 def print_command(
-    run_id: int, out_path: str, layout: str, first: int | None, last: int | None
+    run_id: int,
+    out_path: str,
+    layout: str,
+    first: int | None,
+    last: int | None,
+    **custom: str | None,
 ) -> None:
     """Write a run's labels to an A4 PDF (PINs included: keep the file safe)."""
     run = db.session.get(StampRun, run_id)
     if run is None:
         raise click.ClickException(f"no stamp run {run_id}")
-    sheet = printing.PRESETS[layout]
+    try:  # the same checks as the web form: labels fit A4, QR codes of at least 15 mm
+        sheet = printing.layout_for(layout, **custom)
+    except DomainError as error:
+        fields = "; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {fields}".strip()) from error
     a, b = printing.print_range(run, first, last)
     target = Path(out_path)
     with target.open("wb") as out, click.progressbar(length=b - a + 1, label="labels") as bar:

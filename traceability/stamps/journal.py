@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from accounts.audit import record
 from traceability.models import StampRun
@@ -33,8 +34,10 @@ def _entry(
 
 
 def run_ordered(run: StampRun, actor_id: int | None, actor_role: str) -> None:
-    summary = _(
+    summary = ngettext(
         "Đặt %(n)s tem, số %(first)s–%(last)s",
+        "Đặt %(n)s tem, số %(first)s–%(last)s",
+        run.quantity,
         n=run.quantity,
         first=run.first_serial,
         last=run.last_serial,

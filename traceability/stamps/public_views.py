@@ -43,6 +43,7 @@ from traceability.stamps.scan_page import (
     lang_link,
     lot_photos,
     producer_address,
+    producer_path,
     product_path,
     verify_path,
 )
@@ -251,6 +252,7 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
             epcis_path=epcis_path(batch.id),
             verify_path=verify_path(batch.id),
             product_path=product_path(summary.product),
+            producer_path=producer_path(summary.producer),
             producer_address=producer_address(summary),
             lang_link=lang_link(request.path),
         )

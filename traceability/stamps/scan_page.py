@@ -50,33 +50,49 @@ def product_path(product: Product) -> str:
     return f"/p/{product.slug}"
 
 
+# Two photos, two columns: the product is recognised and a first view stays under 25 KB on a
+# phone (the product page has the rest).
+MAX_PHOTOS = 2
+
+
+def producer_path(producer: Any) -> str:
+    return f"/c/{producer.slug}"
+
+
 @dataclass
 class Photo:
     src: str
     width: int
     height: int
     alt: str
+    srcset: str = ""
+
+
+def _photo(image: Any, alt: str) -> Photo:
+    """A photo in the size the layout shows: the thumbnail on a phone, the card size on
+    screens with more pixels (srcset)."""
+    w, h = variant_size(image.width, image.height, "card")
+    tw, _th = variant_size(image.width, image.height, "thumb")
+    src = url_for("core.media", key=image.key, variant="card")
+    thumb = url_for("core.media", key=image.key, variant="thumb")
+    return Photo(src, w, h, alt, f"{thumb} {tw}w, {src} {w}w")
 
 
 def lot_photos(product: Product | None, summary: Any) -> list[Photo]:
     photos: list[Photo] = []
     if summary is not None:
-        for image in summary.images[:3]:
-            w, h = variant_size(image.width, image.height, "card")
-            src = url_for("core.media", key=image.key, variant="card")
-            photos.append(Photo(src, w, h, _("Ảnh lô %(lot)s", lot=summary.batch.lot_code)))
+        for image in summary.images[:MAX_PHOTOS]:
+            photos.append(_photo(image, _("Ảnh lô %(lot)s", lot=summary.batch.lot_code)))
     if product is not None:
         images = db.session.scalars(
             db.select(ProductImage)
             .where(ProductImage.product_id == product.id)
             .order_by(ProductImage.position, ProductImage.id)
-            .limit(3)
+            .limit(MAX_PHOTOS)
         )
         for image in images:
-            w, h = variant_size(image.width, image.height, "card")
-            src = url_for("core.media", key=image.key, variant="card")
-            photos.append(Photo(src, w, h, image.alt or product.name_vi))
-    return photos[:4]
+            photos.append(_photo(image, image.alt or product.name_vi))
+    return photos[:MAX_PHOTOS]
 
 
 def producer_address(summary: Any) -> str:
@@ -114,6 +130,7 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
         epcis_path=epcis,
         verify_path=verify_path(summary.batch.id),
         product_path=product_path(product),
+        producer_path=producer_path(summary.producer),
         producer_address=producer_address(summary),
     )
     recall_html = render_template("traceability/scan/_recall.html", summary=summary)
@@ -154,10 +171,11 @@ def html_stamp_response(
     head = Markup("")
     if page.link:
         head += Markup('  <link rel="canonical" href="{}">\n').format(page.link)
-    if page.lot is not None:
-        head += Markup('  <link rel="alternate" type="application/ld+json" href="{}">\n').format(
-            page.lot.epcis_path
-        )
+    if page.lot is not None:  # the machines' links: EPCIS events and the chain check
+        head += Markup(
+            '  <link rel="alternate" type="application/ld+json" href="{}">\n'
+            '  <link rel="alternate" type="application/json" href="{}" title="verify">\n'
+        ).format(page.lot.epcis_path, verify_path(page.lot.batch_id))
     parts = PageParts(
         title=str(_TITLES[page.verdict]),
         head=head,
@@ -204,7 +222,7 @@ def _body_values(
         "csrf": "",
     }
     if pin_form:
-        action = url_for("scan.pin", code=facts.code)
+        action = url_for("scan.pin", code=facts.code, lang=None)
         values["pin_action"] = action + ("?lang=en" if locale == "en" else "")
         values["csrf"] = generate_csrf()
     if facts is not None:
@@ -341,7 +359,8 @@ def _chrome_allowed() -> bool:
 
 def _chrome(locale: str) -> tuple[str, ...] | None:
     """base.html rendered once per locale around place-holders, cut into its pieces."""
-    return scan_cache.fragments().get_or_build(("chrome", locale), "", lambda: _cut_chrome())
+    key = ("chrome", locale, i18n.carried_language())  # its links may carry a ?lang=
+    return scan_cache.fragments().get_or_build(key, "", lambda: _cut_chrome())
 
 
 def _cut_chrome() -> tuple[str, ...] | None:

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
@@ -144,8 +145,10 @@ def run_new(producer_id: int):
         form.show_errors(error)
         return _render("traceability/stamps/new.html", acting, 422, form=form)
     flash(
-        _(
+        ngettext(
             "Đã tạo %(n)s tem, số %(first)s–%(last)s. Hãy tải tệp PDF để in.",
+            "Đã tạo %(n)s tem, số %(first)s–%(last)s. Hãy tải tệp PDF để in.",
+            run.quantity,
             n=run.quantity,
             first=run.first_serial,
             last=run.last_serial,
@@ -165,7 +168,8 @@ def _run_page(
     activate_form = ActivateForm(formdata=None)
     activate_form.first.data = str(run.first_serial)
     activate_form.last.data = str(run.last_serial)
-    activate_form.batch_id.choices = _lot_choices(acting.producer.id, None)
+    # nobody's lot is chosen for them (a run printed for a lot: that one)
+    activate_form.batch_id.choices = _lot_choices(acting.producer.id, _("— Chọn lô —"))
     if lot is not None:
         activate_form.batch_id.data = str(lot.id)
     sample = db.session.execute(
@@ -278,6 +282,14 @@ def stamp_lookup(producer_id: int):
 # ------------------------------------------------------------------ activation and void
 
 
+class _Preview(Exception):  # noqa: N818  (not an error: ends a trial activation with a rollback)
+    """Raised inside the unit of work to undo a trial activation whose count is asked about."""
+
+    def __init__(self, result: stamps.RangeResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 @bp.route("/manage/<int:producer_id>/stamps/activate", methods=["GET", "POST"])
 @login_required
 def activate(producer_id: int):
@@ -299,12 +311,24 @@ def activate(producer_id: int):
                 acting.user.id,
                 actor_role=acting.role,
             )
+            if request.form.get("confirm") != "1":
+                raise _Preview(result)  # the same checks as the real thing, undone
+    except _Preview as preview:
+        return _render(
+            "traceability/stamps/activate_confirm.html",
+            acting,
+            form=form,
+            result=preview.result,
+            lot_code=preview.result.lot_code,
+        )[0]
     except DomainError as error:
         form.show_errors(error)
         return _render("traceability/stamps/activate.html", acting, 422, form=form)
     flash(
-        _(
+        ngettext(
             "Đã kích hoạt %(n)s tem (số %(first)s–%(last)s) cho lô %(lot)s.",
+            "Đã kích hoạt %(n)s tem (số %(first)s–%(last)s) cho lô %(lot)s.",
+            result.count,
             n=result.count,
             first=result.first,
             last=result.last,
@@ -336,8 +360,10 @@ def void(producer_id: int):
         form.show_errors(error)
         return _render("traceability/stamps/void.html", acting, 422, form=form)
     flash(
-        _(
+        ngettext(
             "Đã hủy %(n)s tem (số %(first)s–%(last)s).",
+            "Đã hủy %(n)s tem (số %(first)s–%(last)s).",
+            result.count,
             n=result.count,
             first=result.first,
             last=result.last,

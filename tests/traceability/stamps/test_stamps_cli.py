@@ -177,3 +177,28 @@ def test_the_demo_has_stamps_in_every_state_and_is_idempotent(app, runner):
         "void",
         "recalled",
     ]
+
+
+def test_print_takes_a_custom_millimetre_layout_as_the_web_form_does(app, runner, tmp_path):
+    with app.app_context():
+        farm = make_farm(12)
+    out = tmp_path / "tem.pdf"
+    custom = ["--layout", "custom", "--columns", "3", "--rows", "4"]
+    size = ["--label-width", "60", "--label-height", "50", "--margin-left", "10"]
+    printed = runner.invoke(
+        args=["stamps", "print", str(farm.run_id), "--out", str(out), *custom, *size]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert "12 labels on 1 pages" in printed.output or "12 labels on 1 page" in printed.output
+    page = pdfium.PdfDocument(out.read_bytes())[0].render(scale=300 / 72).to_pil().convert("L")
+    assert len(zxingcpp.read_barcodes(page)) == 12
+    too_wide = runner.invoke(
+        args=["stamps", "print", str(farm.run_id), "--out", str(out), *custom]
+        + ["--label-width", "80", "--label-height", "50"]
+    )
+    assert too_wide.exit_code != 0
+    assert "--columns: Các cột rộng 240.0 mm, quá khổ A4 (210 mm)." in too_wide.output
+    missing = runner.invoke(
+        args=["stamps", "print", str(farm.run_id), "--out", str(out), "--layout", "custom"]
+    )
+    assert missing.exit_code != 0 and "--columns: Nhập một số." in missing.output

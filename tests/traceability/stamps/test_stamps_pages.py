@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from accounts.models import AuditEntry
+from cooperatives.models import Product
 from core.db import db
 from tests.conftest import login
 from tests.factories import add_member, make_batch, make_producer, make_product, make_user
@@ -166,10 +167,12 @@ def test_a_manager_activates_a_range_and_voids_a_torn_stamp(app, client):
     assert f'<option selected value="{farm.batch_id}">' in form.get_data(as_text=True) or (
         f'value="{farm.batch_id}" selected' in form.get_data(as_text=True)
     )
-    done = client.post(
-        f"/manage/{farm.producer_id}/stamps/activate",
-        data={"first": "1", "last": "13", "batch_id": str(farm.batch_id)},
-    )
+    data = {"first": "1", "last": "13", "batch_id": str(farm.batch_id)}
+    asked = client.post(f"/manage/{farm.producer_id}/stamps/activate", data=data)
+    assert asked.status_code == 200  # first the count and the lot, to confirm
+    assert "Kích hoạt 13 tem cho lô" in _text(asked)
+    assert set(_states(app, farm.producer_id).values()) == {"new"}  # nothing yet
+    done = client.post(f"/manage/{farm.producer_id}/stamps/activate", data={**data, "confirm": "1"})
     assert done.status_code == 303
     assert "Đã kích hoạt 13 tem" in _text(client.get(done.location))
     voided = client.post(
@@ -195,7 +198,7 @@ def test_an_overlapping_activation_is_refused_on_the_page_and_changes_nothing(ap
     before = _states(app, farm.producer_id)
     response = client.post(
         f"/manage/{farm.producer_id}/stamps/activate",
-        data={"first": "5", "last": "20", "batch_id": str(farm.batch_id)},
+        data={"first": "5", "last": "20", "batch_id": str(farm.batch_id), "confirm": "1"},
     )
     assert response.status_code == 422
     text = _text(response)
@@ -300,3 +303,30 @@ def test_a_form_post_without_csrf_token_is_refused_and_saves_nothing(app):
     assert set(_states(app, farm.producer_id).values()) == {"new"}
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(StampRun)) == 1
+
+
+def test_the_run_page_asks_for_the_lot_and_its_two_forms_have_their_own_ids(app, client):
+    with app.app_context():
+        farm = make_farm(2000)
+        make_batch(db.session.get(Product, farm.product_id), lot_code="CP-NEWEST")
+        db.session.commit()
+    login(client, farm.manager_id)
+    html = client.get(f"/manage/{farm.producer_id}/stamps/{farm.run_id}").get_data(as_text=True)
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for name in ("first", "last", "batch_id"):
+        assert f'for="activate-{name}"' in html and f'id="activate-{name}"' in html
+    select = re.search(r'<select id="activate-batch_id".*?</select>', html, re.S)[0]
+    assert "selected" not in select  # the newest lot is not chosen for anyone
+    assert 'class="custom-size"' in html  # shown by CSS only when "custom" is ticked
+    empty = client.post(
+        f"/manage/{farm.producer_id}/stamps/activate",
+        data={"first": "1", "last": "2000", "batch_id": "", "confirm": "1"},
+    )
+    assert empty.status_code == 422
+    asked = client.post(
+        f"/manage/{farm.producer_id}/stamps/activate",
+        data={"first": "1", "last": "2000", "batch_id": str(farm.batch_id)},
+    )
+    assert "Kích hoạt 2.000 tem cho lô" in _text(asked)
+    assert set(_states(app, farm.producer_id).values()) == {"new"}
