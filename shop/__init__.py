@@ -108,6 +108,11 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     _register_links(app)
 
+    from core.statistics import provide_section
+    from shop import statistics
+
+    provide_section(app, "selling", statistics.build, "shop")
+
 
 class _CartLabel:
     """'Giỏ hàng (3)': the count is read when the header renders."""
