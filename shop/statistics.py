@@ -72,6 +72,7 @@ def _lines(q: StatQuery) -> list[Any]:
             OrderLine.product_name,
             OrderLine.quantity,
             OrderLine.line_total_vnd,
+            OrderLine.ocop_stars,
         )
         .select_from(OrderLine)
         .join(SubOrder, SubOrder.id == OrderLine.sub_order_id)
@@ -215,16 +216,18 @@ def build(q: StatQuery) -> SectionResult:
     groups, stars, products = _Tally(), _Tally(), _Tally()
     product_ids = {r[6] for r in rows if r[6] is not None}
     facts = search_facts(product_ids)
-    stars_now = ocop_stars(product_ids, q.today)
+    # lines sold before the stars were recorded on them fall back to today's stars
+    stars_now = ocop_stars({r[6] for r in rows if r[6] is not None and r[10] is None}, q.today)
     names: dict[Any, tuple[str, str]] = {}
-    for sub_id, _producer, producer_name, prov, buyer, day, pid, pname, qty, total in rows:
+    for sub_id, _producer, producer_name, prov, buyer, day, pid, pname, qty, total, sold in rows:
         bucket = q.period.bucket_of(as_date(day))
         series.add(bucket, sub_id, qty, total)
         producer_prov.add(int(prov), sub_id, qty, total)
         buyer_prov.add(int(buyer), sub_id, qty, total)
         fact = facts.get(pid) if pid is not None else None
         groups.add(group_of(fact.category_code if fact else None) or "", sub_id, qty, total)
-        stars.add(stars_now.get(pid, 0) if pid is not None else 0, sub_id, qty, total)
+        shown = sold if sold is not None else stars_now.get(pid, 0) if pid is not None else 0
+        stars.add(shown, sub_id, qty, total)
         key = pid if pid is not None else f"{producer_name}|{pname}"
         products.add(key, sub_id, qty, total)
         names.setdefault(key, (pname, producer_name))
@@ -272,7 +275,7 @@ def build(q: StatQuery) -> SectionResult:
             + [[_("Chưa có chứng nhận còn hiệu lực"), *stars.row(0)]],
             chart="bar",
             series=(3,),
-            note=_("Hạng sao hiện tại của sản phẩm (chưa lưu hạng sao lúc bán)."),
+            note=_("Hạng sao sản phẩm có lúc bán."),
         )
     )
     top = sorted(products.revenue, key=lambda k: (-products.revenue[k], str(k)))[:TOP]

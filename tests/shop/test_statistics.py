@@ -147,3 +147,21 @@ def test_recall_buyers_come_from_the_shops_notices(app, client):
     login(client, w["tuan"])
     rows = _table(client.get("/statistics/selling").get_data(as_text=True), "recall_buyers")
     assert rows["Đơn hàng được đánh dấu"] == ["0"]
+
+
+def test_stars_are_those_shown_when_sold(app, client):
+    from tests.factories import make_certificate
+
+    with app.app_context():
+        _p, product, variant, _b = stocked_product(units=5, price=50000)
+        certificate = make_certificate(product, total="92")  # 5★
+        order = order_of((variant.id, 2))
+        assert [line.ocop_stars for line in order.lines] == [5]
+        certificate.status = "revoked"  # no longer certified today: the sale stays a 5★ sale
+        admin = make_user(name="Quản trị", admin=True)
+        db.session.commit()
+        admin_id = admin.id
+    login(client, admin_id)
+    rows = _table(client.get("/statistics/selling").get_data(as_text=True), "selling_stars")
+    assert rows["5★"] == ["1", "2", "100000"]
+    assert rows["Chưa có chứng nhận còn hiệu lực"] == ["0", "0", "0"]
