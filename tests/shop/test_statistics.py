@@ -165,3 +165,19 @@ def test_stars_are_those_shown_when_sold(app, client):
     rows = _table(client.get("/statistics/selling").get_data(as_text=True), "selling_stars")
     assert rows["5★"] == ["1", "2", "100000"]
     assert rows["Chưa có chứng nhận còn hiệu lực"] == ["0", "0", "0"]
+
+
+def test_a_provincial_council_member_sees_their_province_only(app, client):
+    from tests.factories import make_council_member
+
+    w = _world(app)
+    with app.app_context():
+        council = make_council_member("province", THANH_HOA)
+        db.session.commit()
+        council_id = council.id
+        rau = [str(v) for v in _direct(w["rau"])]
+    login(client, council_id)
+    html = client.get("/statistics/selling").get_data(as_text=True)
+    assert _table(html, "selling_producer_provinces") == {"Thanh Hóa": rau}
+    assert client.get("/statistics/selling?province=25").status_code == 404
+    assert client.get("/statistics/selling.xlsx?province=25").status_code == 404
