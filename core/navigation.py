@@ -8,9 +8,11 @@ to `core.openapi`. Slots in use:
 - `site.anonymous`: the header for visitors who are not signed in;
 - `site.footer`: the footer of every page (open data and the like);
 - `producer.nav`: the bar of a producer's management pages, after its products;
-- `producer.tiles`: the tiles of a producer's home page, after "add a product".
+- `producer.tiles`: the tiles of a producer's home page, after "add a product";
+- `lot.links`: links under the title of a lot's page (traceability), e.g. the lot's orders.
 
-Links whose endpoint takes `producer_id` get the page's producer.
+Links whose endpoint takes `producer_id` get the page's producer; on a lot's page, links whose
+endpoint takes `batch_id` also get the lot.
 """
 
 from __future__ import annotations

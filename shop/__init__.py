@@ -108,6 +108,11 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     _register_links(app)
 
+    from core.statistics import provide_section
+    from shop import statistics
+
+    provide_section(app, "selling", statistics.build, "shop")
+
 
 class _CartLabel:
     """'Giỏ hàng (3)': the count is read when the header renders."""
@@ -121,6 +126,13 @@ class _CartLabel:
         return _("Giỏ hàng") + (f" ({count})" if count else "")
 
 
+def _on_a_council() -> bool:
+    """Council members and admins: the ones /council/recall-notices answers."""
+    from flask_login import current_user
+
+    return bool(current_user.council_seats or current_user.is_platform_admin)
+
+
 def _register_links(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
@@ -131,3 +143,12 @@ def _register_links(app: Flask) -> None:
     add_link(app, "site", "orders.history", _l("Đơn hàng"), order=15)
     add_link(app, "producer.nav", "fulfilment.orders", _l("Đơn hàng"), order=40)
     add_link(app, "producer.nav", "fulfilment.stock", _l("Hàng đang bán"), order=45)
+    add_link(app, "lot.links", "fulfilment.lot_orders", _l("Đơn hàng nhận lô này"), order=10)
+    add_link(
+        app,
+        "site",
+        "orders.council_recall_notices",
+        _l("Đơn có lô bị thu hồi"),
+        order=32,
+        shown=_on_a_council,
+    )

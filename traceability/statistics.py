@@ -179,7 +179,7 @@ def build(q: StatQuery) -> SectionResult:
             title=_("Thu hồi trong kỳ"),
             columns=[_("Chỉ số"), _("Số lượng")],
             rows=[[_("Lô bị thu hồi"), lots], [_("Tem thuộc các lô bị thu hồi"), stamps]],
-            note=_("Số người mua được báo sẽ có khi cửa hàng được bật."),
+            note=_("Số người mua được báo: xem mục Bán hàng."),
         )
     )
     return SectionResult(tables, fresh_at=freshness(SOURCE), summarised=True)

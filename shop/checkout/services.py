@@ -16,7 +16,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
-from cooperatives.selling import sale_variants
+from cooperatives.selling import ocop_stars, sale_variants
 from core import places
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid
@@ -209,6 +209,7 @@ def place_order(
     db.session.add(order)
     db.session.flush()
     order_lines: list[OrderLine] = []
+    stars = ocop_stars({variants[v].product_id for v in summed})  # as shown when sold
     for producer_id, variant_ids in sorted(by_producer.items()):
         subtotal = sum(variants[v].price_vnd * summed[v] for v in variant_ids)
         weight = sum((variants[v].weight_grams or 0) * summed[v] for v in variant_ids)
@@ -239,6 +240,7 @@ def place_order(
                 unit_price_vnd=v.price_vnd,
                 quantity=summed[variant_id],
                 line_total_vnd=v.price_vnd * summed[variant_id],
+                ocop_stars=stars.get(v.product_id, 0),
             )
             db.session.add(line)
             order_lines.append(line)

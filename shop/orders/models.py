@@ -6,7 +6,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db, utcnow
@@ -121,6 +129,8 @@ class OrderLine(db.Model):
     unit_price_vnd: Mapped[int]
     quantity: Mapped[int]
     line_total_vnd: Mapped[int]
+    # OCOP stars the product showed when sold (0: no certificate in force; None: not recorded)
+    ocop_stars: Mapped[int | None] = mapped_column(SmallInteger)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     sub_order: Mapped[SubOrder] = relationship(back_populates="lines", viewonly=True)

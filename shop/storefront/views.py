@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
 from cooperatives.selling import SaleVariant
-from shop.inventory.services import STOCK_LABELS
+from shop.inventory.services import STOCK_LABELS, available_units
 from shop.storefront.services import offers
 
 bp = Blueprint("storefront", __name__)
@@ -49,6 +49,30 @@ def product_buy_box(product, variants) -> Markup:
     )
 
 
+IN_STOCK, OUT_OF_STOCK = "https://schema.org/InStock", "https://schema.org/OutOfStock"
+
+
+def product_offers_json_ld(json_ld: dict, variants) -> dict:
+    """The product page's schema.org data with each offer's availability from live stock.
+
+    cooperatives builds one offer per active variant, in the order of `variants`; its template
+    passes its data through this hook when the shop registered it."""
+    offers = json_ld.get("offers") or []
+    if len(offers) != len(variants) or any(
+        o.get("name") != v.label for o, v in zip(offers, variants, strict=True)
+    ):
+        return json_ld
+    units = available_units([v.id for v in variants])
+    return {
+        **json_ld,
+        "offers": [
+            {**offer, "availability": IN_STOCK if units.get(v.id, 0) > 0 else OUT_OF_STOCK}
+            for offer, v in zip(offers, variants, strict=True)
+        ],
+    }
+
+
 def init_app(app) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["product_buy_box"] = product_buy_box
+    app.jinja_env.globals["product_offers_json_ld"] = product_offers_json_ld

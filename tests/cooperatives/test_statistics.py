@@ -221,9 +221,6 @@ def test_a_manager_sees_only_their_own_cooperative_on_every_route(app, client, w
         assert client.get(f"{path}?producer={world['cam']}").status_code == 404, path
         assert client.get(f"{path}?province={PHU_THO}").status_code == 404, path
         own = client.get(path)
-        if path.startswith("/statistics/selling."):
-            assert own.status_code == 404  # nothing to export until the shop provides it
-            continue
         assert own.status_code == 200, path
         if path.endswith(".xlsx"):
             continue
@@ -258,14 +255,15 @@ def test_the_central_council_and_admins_see_the_whole_country(client, world):
         assert rows["Thanh Hóa"][3] == "3" and rows["Phú Thọ"][3] == "4"
 
 
-def test_the_index_lists_sections_and_the_selling_placeholder(client, world):
+def test_the_index_lists_sections_and_the_shop_provides_selling(client, world):
     login(client, world["admin"])
     html = client.get("/statistics").get_data(as_text=True)
     for title in ("OCOP", "Bán hàng", "Truy xuất nguồn gốc", "Tham gia"):
         assert title in html
     page = client.get("/statistics/selling").get_data(as_text=True)
-    assert "sẽ có khi cửa hàng được bật" in page
-    assert client.get("/statistics/selling.csv").status_code == 404
+    assert "sẽ có khi cửa hàng được bật" not in page  # the shop provides the section
+    assert 'id="table-selling_payments"' in page
+    assert client.get("/statistics/selling.csv").status_code == 200
     assert client.get("/statistics/nothing").status_code == 404
 
 
