@@ -108,6 +108,12 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     _register_links(app)
 
+    from core.sample_data import register_bench_data, register_demo
+    from shop import bench_data, demo
+
+    register_demo(app, "shop", demo.seed_demo)
+    register_bench_data(app, "shop", bench_data.generate)
+
     from core.statistics import provide_section
     from shop import statistics
 
