@@ -191,6 +191,13 @@ def producer_products(producer_id: int, page: int) -> Page:
     return _page(query, page, PRODUCER_PAGE_SIZE)
 
 
+def is_public(product: Product | None) -> bool:
+    """The one visibility rule for every public answer (/p/, the GS1 resolver, its linksets
+    and JSON-LD): only a published product exists for the public. Drafts and archived
+    products are previewed by their producer's members on /p/ only."""
+    return product is not None and product.status == ProductStatus.PUBLISHED
+
+
 def product_by_slug(slug: str) -> Product | None:
     if not _slug_ok(slug):
         return None

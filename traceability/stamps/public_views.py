@@ -25,7 +25,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from limits import parse as parse_limit
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 
+from cooperatives.catalog import is_public
 from cooperatives.models import OcopCertificate, Product
 from cooperatives.ocop import valid_certificate
 from core import i18n
@@ -54,7 +57,8 @@ bp = Blueprint("scan", __name__)
 SCAN_PAGE_LIMIT = "600/minute"  # beyond this an address gets 429 (a bot hammering pages)
 SCAN_COUNT_LIMIT = parse_limit("120/minute")  # beyond this pages still show but stop counting
 PIN_LIMIT_PER_ADDRESS = "10/minute;50/day"
-PIN_LIMIT_PER_STAMP = "5/minute;20/day"
+PIN_LIMITS_PER_VISITOR = parse_many("5/minute;20/day")  # one address, one stamp
+PIN_LIMITS_PER_STAMP = parse_many("30/minute;200/day")  # all addresses: 10**6 PINs take 13 years
 LINKSET = resolver.LINKSET_TYPE
 
 
@@ -108,9 +112,19 @@ def _count_allowed() -> bool:
     return limiter.limiter.hit(SCAN_COUNT_LIMIT, "stamp-scan-count", address)
 
 
-def _pin_stamp_key() -> str:
-    code = normalize_code((request.view_args or {}).get("code")) or "unknown"
-    return f"stamp-pin:{code}"
+def _pin_allowed(stamp_id: int) -> bool:
+    """PIN tries are limited on the stamp the view resolved (whatever the URL looked like),
+    per address and stamp, and per stamp across addresses at a level one address alone cannot
+    reach: a stranger who knows a code cannot lock its buyer out."""
+    if not limiter.enabled:
+        return True
+    address = request.remote_addr or "?"
+    checks = [(limit, "stamp-pin", str(stamp_id), address) for limit in PIN_LIMITS_PER_VISITOR]
+    checks += [(limit, "stamp-pin-all", str(stamp_id)) for limit in PIN_LIMITS_PER_STAMP]
+    strategy = limiter.limiter
+    if not all(strategy.test(limit, *keys) for limit, *keys in checks):
+        return False
+    return all([strategy.hit(limit, *keys) for limit, *keys in checks])
 
 
 # ------------------------------------------------------------------------- the stamp page
@@ -136,7 +150,8 @@ def _stamp_view(stamp: Stamp | None, *, via: str) -> StampView:
         stamp.id, scans.tally(stamp), int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
     )
     view = StampView(verdict=verdict, stamp=stamp, tally=counted)
-    if verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED) and batch is not None:
+    shown = batch is not None and is_public(batch.product)  # the one visibility rule
+    if verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED) and shown:
         from traceability.lots.batches import trace_summary
 
         view.summary = trace_summary(batch.id)
@@ -148,7 +163,8 @@ def _canonical(stamp: Stamp | None, via: str) -> str:
     if stamp is None:
         return ""
     if via == "dl" and stamp.run.dl_gtin and stamp.run.dl_lot:
-        return digital_link(base_url(), stamp.run.dl_gtin, stamp.run.dl_lot, str(stamp.serial))
+        serial = stamp.dl_serial or str(stamp.serial)
+        return digital_link(base_url(), stamp.run.dl_gtin, stamp.run.dl_lot, serial)
     return f"{base_url()}/s/{stamp.code}"
 
 
@@ -161,9 +177,8 @@ def _stamp_jsonld(view: StampView) -> dict[str, Any]:
     if stamp is None:
         body["additionalProperty"] = [_property("stampVerdict", view.verdict.value)]
         return body
-    body["@id"] = view.link
-    body["serialNumber"] = str(stamp.serial)
-    body["identifier"] = stamp.code
+    body["@id"] = view.link  # never the stamp's /s/ code: it is the stamp's secret
+    body["serialNumber"] = stamp.dl_serial or str(stamp.serial)
     properties = [_property("stampVerdict", view.verdict.value)]
     if view.tally is not None:
         properties.append(_property("scanCount", view.tally.count))
@@ -226,24 +241,33 @@ def _lot_fields(summary: Any, certificate: OcopCertificate | None) -> dict[str, 
 
 
 def _links(anchor: str, product: Product | None, batch_id: int | None) -> dict[str, Any]:
-    links: dict[str, list[dict[str, Any]]] = {
-        "defaultLink": [{"href": anchor, "type": "text/html", "hreflang": ["vi", "en"]}]
-    }
+    """The linkset of a stamp page `/s/<code>` (GS1-valid: every link titled)."""
+    links = [
+        resolver.Link(
+            "verificationService",
+            anchor,
+            _("Kiểm tra tem: chính hãng, số lần quét, mã PIN"),
+            "text/html",
+            resolver.PAGE_LANGUAGES,
+        )
+    ]
     if product is not None:
-        links["pip"] = [
-            {
-                "href": base_url() + product_path(product),
-                "type": "text/html",
-                "title": product.name_vi,
-                "hreflang": ["vi"],
-            }
-        ]
+        links.append(
+            resolver.Link(
+                "pip", base_url() + product_path(product), product.name_vi, "text/html", ("vi",)
+            )
+        )
     if batch_id is not None:
-        links["epcis"] = [
-            {"href": base_url() + epcis_path(batch_id), "type": "application/ld+json"}
-        ]
-        links["traceability"] = [{"href": anchor, "type": "text/html"}]
-    return resolver.linkset(anchor, links)
+        links.append(
+            resolver.Link(
+                "epcis",
+                base_url() + epcis_path(batch_id),
+                _("Sự kiện EPCIS 2.0 của lô hàng"),
+                "application/ld+json",
+            )
+        )
+    description = product.name_vi if product is not None else _("Tem Chợ Quê")
+    return resolver.linkset([resolver.Level(anchor, description, tuple(links))])
 
 
 def _stamp_response(
@@ -337,57 +361,53 @@ def stamp(code: str):
 @bp.post("/S/<code>/pin")
 @bp.post("/s/<code>/pin")
 @limiter.limit(PIN_LIMIT_PER_ADDRESS)
-@limiter.limit(PIN_LIMIT_PER_STAMP, key_func=_pin_stamp_key)
 def pin(code: str):
     stamp = scans.find_by_code(code[:40])
-    form = PinForm()
     if stamp is None:
         return _respond(via="code")
+    return _pin_answer(stamp, via="code")
+
+
+def _pin_answer(stamp: Stamp, *, via: str) -> Response:
+    form = PinForm()
     if not form.validate():
-        return _respond(stamp=stamp, via="code", pin_form=form, status=422)
+        return _respond(stamp=stamp, via=via, pin_form=form, status=422)
+    if not _pin_allowed(stamp.id):
+        raise TooManyRequests()
     recalled = stamp.batch is not None and stamp.batch.status == BatchStatus.RECALLED
     result = scans.check_pin(stamp, form.pin.data, recalled=recalled)
-    return _respond(stamp=stamp, via="code", pin_form=PinForm(formdata=None), pin_result=result)
+    return _respond(stamp=stamp, via=via, pin_form=PinForm(formdata=None), pin_result=result)
 
 
-# --------------------------------------------------------------------------- the resolver
+# ------------------------------------------------- the pages the resolver's links lead to
 
 
-@bp.get("/01/<path:rest>")
+@bp.route("/t/01/<path:rest>", methods=["GET", "POST"])
 @limiter.limit(SCAN_PAGE_LIMIT)
-def digital_link_page(rest: str):
-    link = resolver.parse(_raw_path(), request.args)
-    found = resolver.resolve_gtin(link.gtin14)
-    if found is None:
-        raise NotFound(_("Mã GTIN %(gtin)s không có trong hệ thống.", gtin=link.gtin14))
-    gtin_path = digital_link("", link.gtin14)
-    lot_batch = resolver.find_lot(found, link.gtin14, link.lot) if link.lot else None
-    if link.serial is not None:
-        stamp = scans.find_by_digital_link(link.gtin14, link.serial, link.lot)
-        if stamp is None:
-            target = digital_link("", link.gtin14, link.lot) if lot_batch else gtin_path
-            return _see_other(target)
-        return _respond(stamp=stamp, via="dl")
-    if link.lot is not None:
-        if lot_batch is None:
-            return _see_other(gtin_path)
-        return _lot_response(lot_batch, digital_link(base_url(), link.gtin14, link.lot))
-    return _gtin_response(found, link.gtin14)
+def link_page(rest: str):
+    """The page a GS1 Digital Link's default link leads to: `/t/01/<gtin>/10/<lot>` the lot
+    page, `/t/01/<gtin>[/10/<lot>]/21/<serial>` that stamp's page (counted as a scan; its PIN
+    form posts here). The link itself (`/01/…`) is the resolver's and redirects here."""
+    link = resolver.parse(_raw_path()[2:], request.args)
+    found = resolver.resolve(link)
+    if found is None or found.up is not None:
+        raise NotFound(_("Không tìm thấy lô hàng hoặc tem của đường dẫn này."))
+    if found.stamp is not None:
+        if request.method == "POST":
+            return _pin_answer(found.stamp, via="dl")
+        return _respond(stamp=found.stamp, via="dl")
+    if found.batch is None or request.method == "POST":
+        raise NotFound(_("Không tìm thấy lô hàng hoặc tem của đường dẫn này."))
+    return _lot_response(found.batch, digital_link(base_url(), link.gtin14, link.lot))
 
 
-def _see_other(path: str) -> Response:
-    response = redirect(path, code=303)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-def _lot_response(batch: Batch, anchor: str) -> Response:
+def _lot_response(batch: Batch, anchor: str, *, jsonld: bool = False) -> Response:
+    """The lot page (HTML), or for machines the lot as schema.org JSON-LD."""
     from traceability.lots.batches import trace_summary
 
     summary = trace_summary(batch.id)
     certificate = valid_certificate(batch.product_id)
-    fmt = _format()
-    if fmt == "jsonld":
+    if jsonld:
         body: dict[str, Any] = {
             "@context": {"@vocab": "https://schema.org/", "gs1": resolver.GS1_VOC},
             "@type": "Product",
@@ -395,8 +415,6 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
         }
         body.update(_lot_fields(summary, certificate))
         response = _json(body, "application/ld+json")
-    elif fmt == "linkset":
-        response = _json(_links(anchor, summary.product, batch.id), LINKSET)
     else:
         html = render_template(
             "traceability/scan/lot.html",
@@ -413,18 +431,3 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
         response.headers["Vary"] = "Accept"
     response.headers["Cache-Control"] = "no-cache"  # a recall must show at once
     return response
-
-
-def _gtin_response(found: resolver.Resolution, gtin14: str) -> Response:
-    product = found.product
-    anchor = digital_link(base_url(), gtin14)
-    fmt = _format()
-    if fmt == "jsonld" and product is not None:
-        body = {"@context": "https://schema.org/"}
-        body.update(resolver.product_node(product, product.producer, base_url()))
-        return _json(body, "application/ld+json")
-    if fmt == "linkset":
-        return _json(_links(anchor, product, None), LINKSET)
-    if product is None:
-        raise NotFound(_("Sản phẩm mang mã GTIN %(gtin)s không còn được bán.", gtin=gtin14))
-    return _see_other(product_path(product))

@@ -14,6 +14,7 @@ from core.gs1 import normalize_gtin
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamps.codes import (
     CHUNK,
+    DL_SERIAL_LENGTH,
     MAX_RUN,
     Progress,
     pin_hash,
@@ -131,8 +132,9 @@ def create_run(
             codes = [c for c in codes if c not in clash]
             codes += random_codes(size - len(codes), taken=set(codes) | clash)
             clash = set(db.session.scalars(select(code_column).where(code_column.in_(codes))))
+        dl_serials = _dl_serials(size) if dl_gtin else [None] * size
         rows = []
-        for offset, code in enumerate(codes):
+        for offset, (code, dl_serial) in enumerate(zip(codes, dl_serials, strict=True)):
             serial = first + start + offset
             rows.append(
                 {
@@ -140,6 +142,7 @@ def create_run(
                     "producer_id": producer_id,
                     "serial": serial,
                     "code": code,
+                    "dl_serial": dl_serial,
                     "pin_hash": pin_hash(code, stamp_pin(run.id, serial, key), key)
                     if with_pin
                     else None,
@@ -151,6 +154,20 @@ def create_run(
         if progress is not None:
             progress(size)
     return run
+
+
+def _dl_serials(size: int) -> list[str | None]:
+    """Random AI 21 values for a chunk of Digital Link stamps, none already printed."""
+    column = Stamp.__table__.c.dl_serial
+    serials = random_codes(size, length=DL_SERIAL_LENGTH)
+    clash = set(db.session.scalars(select(column).where(column.in_(serials))))
+    while clash:
+        serials = [s for s in serials if s not in clash]
+        serials += random_codes(
+            size - len(serials), taken=set(serials) | clash, length=DL_SERIAL_LENGTH
+        )
+        clash = set(db.session.scalars(select(column).where(column.in_(serials))))
+    return list(serials)
 
 
 def get_run(producer_id: int, run_id: int) -> StampRun:

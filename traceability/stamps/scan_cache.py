@@ -47,6 +47,7 @@ class StampFacts(NamedTuple):
     last_scanned_at: datetime | None
     dl_gtin: str | None
     dl_lot: str | None
+    dl_serial: str | None
     batch_status: str | None
     chain_head: str | None
     recalled_at: datetime | None
@@ -111,6 +112,7 @@ def _facts_columns() -> tuple[Any, ...]:
         s.c.last_scanned_at,
         one(r.c.dl_gtin, r.c.id == s.c.run_id),
         one(r.c.dl_lot, r.c.id == s.c.run_id),
+        s.c.dl_serial,
         one(b.c.status, lot),
         one(b.c.chain_head, lot),
         one(b.c.recalled_at, lot),
@@ -142,8 +144,8 @@ def _facts(row: Any) -> StampFacts | None:
         return None
     values = list(row)
     values[5] = bool(values[5])
-    values[18] = values[18] or 0
-    values[20] = values[20] or 0
+    values[19] = values[19] or 0  # photo_count
+    values[21] = values[21] or 0  # lineage_count
     return StampFacts(*values)
 
 

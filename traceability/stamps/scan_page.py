@@ -103,6 +103,7 @@ class StampPage:
     tally: scans.ScanTally | None = None
     lot: scan_cache.LotFragment | None = None
     link: str = ""
+    via: str = "code"  # "dl": reached by its Digital Link, which must not reveal its code
 
 
 def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
@@ -155,7 +156,7 @@ def html_stamp_response(
     status: int | None = None,
 ) -> Response:
     locale = i18n.current_locale()  # once: Flask-Babel's look-up is not free
-    page = StampPage(verdict=scans.Verdict.UNKNOWN, stamp=facts)
+    page = StampPage(verdict=scans.Verdict.UNKNOWN, stamp=facts, via=via)
     if facts is not None:
         page.verdict = scans.verdict_from(facts.state, facts.batch_status)
         tally = scans.ScanTally(facts.scan_count, facts.first_scanned_at, facts.last_scanned_at)
@@ -163,7 +164,8 @@ def html_stamp_response(
             facts.id, tally, int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
         )
         if via == "dl" and facts.dl_gtin and facts.dl_lot:
-            page.link = digital_link(base_url(), facts.dl_gtin, facts.dl_lot, str(facts.serial))
+            serial = facts.dl_serial or str(facts.serial)
+            page.link = digital_link(base_url(), facts.dl_gtin, facts.dl_lot, serial)
         else:
             page.link = f"{base_url()}/s/{facts.code}"
     db.session.commit()  # the scan is recorded before anything slow happens
@@ -218,12 +220,13 @@ def _body_values(
     values: dict[str, Any] = {
         "num": tally.count if tally else 0,
         "when": i18n.local_datetime(tally.first_at) if tally and tally.first_at else "",
-        "grouped": grouped_code(facts.code) if facts else "",
+        # reached by its Digital Link, a page never shows (nor posts to) the stamp's code
+        "grouped": grouped_code(facts.code) if facts and page.via != "dl" else "",
         "pin_action": "",
         "csrf": "",
     }
     if pin_form:
-        action = url_for("scan.pin", code=facts.code)
+        action = request.path if page.via == "dl" else url_for("scan.pin", code=facts.code)
         values["pin_action"] = action + ("?lang=en" if locale == "en" else "")
         values["csrf"] = generate_csrf()
     if facts is not None:
@@ -267,6 +270,7 @@ def _body_pieces(page: StampPage, values: dict[str, Any]) -> tuple[str, ...]:
         tally=page.tally,
         lot=holes if page.lot is not None else None,  # type: ignore[arg-type]
         link=page.link,
+        via=page.via,
     )
     # an empty value stays empty: the template may test it (the PIN form, the first scan)
     shown = {name: _hole(name) if value else value for name, value in values.items()}

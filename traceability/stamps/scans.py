@@ -14,14 +14,18 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, func, insert, literal, select, update
 
 from core.db import db, utcnow
+from core.numbers import parse_int
 from traceability.models import Batch, BatchStatus, Scan, Stamp, StampRun, StampState
 from traceability.stamps.codes import normalize_code, pin_matches
 
-# A stamp seen from this many distinct networks over at least this many days is likely copied
-# (a box is scanned by its buyer and family, not across a province for weeks).
+# The copy warning needs evidence from several independent scans (docs/stamps.md): a stamp seen
+# from at least COPY_NETWORKS distinct networks (a /24 or /48: a burst from one address, or a
+# thousand scans behind one NAT, count as one place), and either over at least COPY_SPAN, or in
+# more than SCAN_COPY_WARNING_THRESHOLD sightings (distinct network and day pairs). A box is
+# scanned by its buyer and family, not across a province for weeks.
 COPY_NETWORKS = 5
 COPY_SPAN = timedelta(days=14)
 
@@ -59,16 +63,28 @@ def find_by_code(text: str | None) -> Stamp | None:
 
 
 def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> Stamp | None:
-    """The stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial> (exact serial text)."""
-    if not serial.isdigit() or serial != str(int(serial)) or len(serial) > 18:
+    """The stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial>.
+
+    Runs ordered since random Digital Link serials exist are found by that serial only (the
+    lot may be left out, as GS1 allows; a wrong lot finds nothing). Older runs printed the
+    sequential serial (exact text, no leading zeros): those links keep working, but only with
+    their lot, and a sequential number never finds a stamp that has a random serial."""
+    base = select(Stamp).join(StampRun, StampRun.id == Stamp.run_id)
+    stamp = db.session.scalars(
+        base.where(Stamp.dl_serial == serial, StampRun.dl_gtin == gtin14).limit(1)
+    ).first()
+    if stamp is not None:
+        return stamp if lot is None or stamp.run.dl_lot == lot else None
+    if lot is None or parse_int(serial, minimum=1, maximum=2**62) is None:
         return None
-    query = (
-        select(Stamp)
-        .join(StampRun, StampRun.id == Stamp.run_id)
-        .where(StampRun.dl_gtin == gtin14, Stamp.serial == int(serial))
+    if serial != str(int(serial)):
+        return None
+    query = base.where(
+        StampRun.dl_gtin == gtin14,
+        StampRun.dl_lot == lot,
+        Stamp.serial == int(serial),
+        Stamp.dl_serial.is_(None),
     )
-    if lot is not None:
-        query = query.where(StampRun.dl_lot == lot)
     return db.session.scalars(query.limit(1)).first()
 
 
@@ -141,7 +157,8 @@ class ScanTally:
 
 @cache
 def scan_statements() -> tuple[Any, Any, Any]:
-    """Built once (Core, no ORM objects): the counter update, the scan row, the network count."""
+    """Built once (Core, no ORM objects): the counter update, the scan row, and the copy
+    evidence (distinct networks, distinct network-and-day sightings, first and last)."""
     stamp, scan = Stamp.__table__, Scan.__table__
     now = bindparam("now", type_=Stamp.__table__.c.last_scanned_at.type)
     count = (
@@ -161,10 +178,14 @@ def scan_statements() -> tuple[Any, Any, Any]:
         client=bindparam("client"),
         via=bindparam("via"),
     )
-    networks = select(func.count(func.distinct(scan.c.network))).where(
-        scan.c.stamp_id == bindparam("stamp"), scan.c.network != ""
-    )
-    return count, row, networks
+    day = cast(func.date(scan.c.scanned_at), String)
+    evidence = select(
+        func.count(func.distinct(scan.c.network)),
+        func.count(func.distinct(scan.c.network + literal(" ") + day)),
+        func.min(scan.c.scanned_at),
+        func.max(scan.c.scanned_at),
+    ).where(scan.c.stamp_id == bindparam("stamp"), scan.c.network != "")
+    return count, row, evidence
 
 
 def record_scan(stamp_id: int, network: str, client: str, via: str = "code") -> ScanTally:
@@ -197,17 +218,24 @@ def tally(stamp: Stamp) -> ScanTally:
 
 
 def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> ScanTally:
-    """Warn past `threshold` scans, or when many networks saw it over weeks."""
-    warn = counted.count > threshold
-    spread = (
-        counted.count >= COPY_NETWORKS
-        and counted.first_at is not None
-        and counted.last_at is not None
-        and counted.last_at - counted.first_at >= COPY_SPAN
+    """Warn only on evidence from several independent scans (see COPY_NETWORKS): no single
+    party (one address, one network, one burst) can make a genuine stamp say "may be copied".
+    The scan log is read only when the counts could allow a warning."""
+    possible = counted.count >= COPY_NETWORKS and (
+        counted.count > threshold
+        or (
+            counted.first_at is not None
+            and counted.last_at is not None
+            and counted.last_at - counted.first_at >= COPY_SPAN
+        )
     )
-    if not warn and spread:
-        networks = db.session.scalar(scan_statements()[2], {"stamp": stamp_id})
-        warn = (networks or 0) >= COPY_NETWORKS
+    warn = False
+    if possible:
+        networks, sightings, first, last = db.session.execute(
+            scan_statements()[2], {"stamp": stamp_id}
+        ).one()
+        spread = first is not None and last is not None and last - first >= COPY_SPAN
+        warn = (networks or 0) >= COPY_NETWORKS and (spread or (sightings or 0) > threshold)
     return ScanTally(counted.count, counted.first_at, counted.last_at, warn)
 
 
