@@ -234,8 +234,8 @@ def page_path(link: DigitalLink, *, lot: str | None, serial: str | None) -> str:
 def default_path(resolved: Resolved, product_path: str) -> str:
     """The default link's target as a path, without building the levels (the phones' path)."""
     link = resolved.link
-    if resolved.stamp is not None:
-        return page_path(link, lot=link.lot, serial=link.serial)
+    if resolved.stamp is not None:  # the lot as printed, even when the link left it out
+        return page_path(link, lot=resolved.stamp.run.dl_lot or link.lot, serial=link.serial)
     if resolved.batch is not None:
         return page_path(link, lot=link.lot, serial=None)
     return product_path
@@ -248,7 +248,8 @@ def levels(
     link, product, batch = resolved.link, resolved.product, resolved.batch
     out: list[Level] = []
     if resolved.stamp is not None:
-        href = base_url + page_path(link, lot=link.lot, serial=link.serial)
+        lot = resolved.stamp.run.dl_lot or link.lot
+        href = base_url + page_path(link, lot=lot, serial=link.serial)
         title = _("Kiểm tra tem: chính hãng, số lần quét, mã PIN")
         out.append(
             Level(

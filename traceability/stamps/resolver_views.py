@@ -178,7 +178,7 @@ def compressed_link(data: str):
     pairs = attributes + list(request.args.items(multi=True))
     query = urlencode(pairs)
     link = resolver.parse(path, dict(pairs))
-    same_as = _with_query(public_url(path), query)
+    same_as = _with_query(public_url(path), urlencode(attributes))
     return _answer(link, pairs, query, same_as=same_as)
 
 
