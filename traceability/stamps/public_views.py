@@ -145,13 +145,14 @@ def _stamp_view(stamp: Stamp | None, *, via: str) -> StampView:
     if stamp is None:
         return StampView(scans.Verdict.UNKNOWN)
     batch = db.session.get(Batch, stamp.batch_id) if stamp.batch_id else None
+    if batch is not None and not is_public(batch.product):  # the one visibility rule
+        batch = None
     verdict = scans.verdict_of(stamp, batch)
     counted = scans.with_copy_warning(
         stamp.id, scans.tally(stamp), int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
     )
     view = StampView(verdict=verdict, stamp=stamp, tally=counted)
-    shown = batch is not None and is_public(batch.product)  # the one visibility rule
-    if verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED) and shown:
+    if verdict in (scans.Verdict.GENUINE, scans.Verdict.RECALLED) and batch is not None:
         from traceability.lots.batches import trace_summary
 
         view.summary = trace_summary(batch.id)
@@ -374,8 +375,10 @@ def _pin_answer(stamp: Stamp, *, via: str) -> Response:
         return _respond(stamp=stamp, via=via, pin_form=form, status=422)
     if not _pin_allowed(stamp.id):
         raise TooManyRequests()
-    recalled = stamp.batch is not None and stamp.batch.status == BatchStatus.RECALLED
-    result = scans.check_pin(stamp, form.pin.data, recalled=recalled)
+    batch = stamp.batch
+    recalled = batch is not None and batch.status == BatchStatus.RECALLED
+    shown = batch is not None and is_public(batch.product)
+    result = scans.check_pin(stamp, form.pin.data, recalled=recalled, shown=shown)
     return _respond(stamp=stamp, via=via, pin_form=PinForm(formdata=None), pin_result=result)
 
 

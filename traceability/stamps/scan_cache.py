@@ -48,6 +48,7 @@ class StampFacts(NamedTuple):
     dl_gtin: str | None
     dl_lot: str | None
     dl_serial: str | None
+    product_status: str | None  # a stamp of a product not public shows no product (is_public)
     batch_status: str | None
     chain_head: str | None
     recalled_at: datetime | None
@@ -113,6 +114,7 @@ def _facts_columns() -> tuple[Any, ...]:
         one(r.c.dl_gtin, r.c.id == s.c.run_id),
         one(r.c.dl_lot, r.c.id == s.c.run_id),
         s.c.dl_serial,
+        one(p.c.status, lot, source=b.join(p, p.c.id == b.c.product_id)),
         one(b.c.status, lot),
         one(b.c.chain_head, lot),
         one(b.c.recalled_at, lot),
@@ -144,8 +146,8 @@ def _facts(row: Any) -> StampFacts | None:
         return None
     values = list(row)
     values[5] = bool(values[5])
-    values[19] = values[19] or 0  # photo_count
-    values[21] = values[21] or 0  # lineage_count
+    values[20] = values[20] or 0  # photo_count
+    values[22] = values[22] or 0  # lineage_count
     return StampFacts(*values)
 
 

@@ -21,7 +21,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from cooperatives.models import OcopCertificate, Product, ProductImage
+from cooperatives.models import OcopCertificate, Product, ProductImage, ProductStatus
 from core import i18n
 from core.db import db
 from core.gs1 import digital_link
@@ -158,7 +158,9 @@ def html_stamp_response(
     locale = i18n.current_locale()  # once: Flask-Babel's look-up is not free
     page = StampPage(verdict=scans.Verdict.UNKNOWN, stamp=facts, via=via)
     if facts is not None:
-        page.verdict = scans.verdict_from(facts.state, facts.batch_status)
+        # the one visibility rule: a lot of a product the public cannot see is not shown
+        public = facts.product_status == ProductStatus.PUBLISHED
+        page.verdict = scans.verdict_from(facts.state, facts.batch_status if public else None)
         tally = scans.ScanTally(facts.scan_count, facts.first_scanned_at, facts.last_scanned_at)
         page.tally = scans.with_copy_warning(
             facts.id, tally, int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])

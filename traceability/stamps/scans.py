@@ -256,7 +256,9 @@ class PinResult:
     verified_at: datetime | None = None
 
 
-def check_pin(stamp: Stamp | None, pin: str | None, *, recalled: bool = False) -> PinResult:
+def check_pin(
+    stamp: Stamp | None, pin: str | None, *, recalled: bool = False, shown: bool = True
+) -> PinResult:
     """Verify a scratch-off PIN. Only an active stamp of a lot not recalled is ever confirmed
     (a recalled lot's PIN answers that the lot is recalled, and is not marked verified); the
     first right answer is recorded with one conditional UPDATE, so two people checking at the
@@ -264,7 +266,7 @@ def check_pin(stamp: Stamp | None, pin: str | None, *, recalled: bool = False) -
     pin = "".join((pin or "").split())[:32]
     if stamp is None or not pin_matches(stamp, pin):
         return PinResult(PinVerdict.WRONG)
-    if stamp.state != StampState.ACTIVE:
+    if stamp.state != StampState.ACTIVE or not shown:  # shown: its product is public
         return PinResult(PinVerdict.INACTIVE)
     if recalled:
         return PinResult(PinVerdict.RECALLED)

@@ -299,6 +299,16 @@ def test_a_product_that_p_hides_is_hidden_at_every_level_of_the_resolver(app, cl
         for link_type in ("linkset", "gs1:pip", "gs1:epcis"):
             response = client.get(path, query_string={"linkType": link_type})
             assert response.status_code == 404, (path, link_type)
-    # The stamp's own page by its code keeps its verdict but shows nothing of the product.
+    # The stamp's own page by its code shows nothing of the product either: as for a stamp
+    # not yet activated for a lot, in every format, and its PIN confirms nothing.
     data = client.get(f"/s/{farm.codes[2]}", headers={"Accept": "application/ld+json"}).json
     assert "name" not in data and "isVariantOf" not in data
+    assert {"propertyID": "stampVerdict", "value": "not_activated"}.items() <= {
+        **data["additionalProperty"][0]
+    }.items()
+    page = _text(client.get(f"/s/{farm.codes[2]}"))
+    assert "Tem chưa được kích hoạt" in page and "Cam Cao Phong" not in page
+    with app.app_context():
+        pin = stamps.stamp_pin(farm.run_id, 2)
+    checked = _text(client.post(f"/s/{farm.codes[2]}/pin", data={"pin": pin}))
+    assert "không xác thực được" in checked and "Cam Cao Phong" not in checked
