@@ -177,15 +177,16 @@ def resolve(link: DigitalLink) -> Resolved | None:
     if product is None:
         return None
     gtin_path = digital_link("", link.gtin14)
-    batch = find_lot(product, link.gtin14, link.lot) if link.lot else None
     if link.serial is not None:
         stamp = find_by_digital_link(link.gtin14, link.serial, link.lot)
-        if stamp is None:
-            up = digital_link("", link.gtin14, link.lot) if batch else gtin_path
-            return Resolved(link, product, batch, up=up)
-        if batch is None and stamp.run.batch_id is not None:
-            batch = db.session.get(Batch, stamp.run.batch_id)
-        return Resolved(link, product, batch, stamp)
+        if stamp is not None:  # its lot is the one its run was printed for
+            batch_id = stamp.run.batch_id
+            batch = db.session.get(Batch, batch_id) if batch_id else None
+            return Resolved(link, product, batch, stamp)
+    batch = find_lot(product, link.gtin14, link.lot) if link.lot else None
+    if link.serial is not None:
+        up = digital_link("", link.gtin14, link.lot) if batch else gtin_path
+        return Resolved(link, product, batch, up=up)
     if link.lot is not None and batch is None:
         return Resolved(link, product, up=gtin_path)
     return Resolved(link, product, batch)

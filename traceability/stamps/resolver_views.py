@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter
 
 from core.errors import NotFound
-from core.gs1 import digital_link
 from core.gs1_compression import CompressionError, decompress
 from core.security import limiter
 from core.urls import public_url
@@ -174,6 +173,8 @@ def compressed_link(data: str):
         decoded = decompress(data)
     except CompressionError:
         abort(404)
+    if "01" not in dict(decoded.elements):
+        abort(404)  # a Digital Link of a key this resolver does not serve (SSCC, GLN…)
     path, attributes = resolver.uncompressed(decoded)
     pairs = attributes + list(request.args.items(multi=True))
     query = urlencode(pairs)
@@ -201,8 +202,6 @@ def description_file():
         "linkTypeDefaultCanBeLinkset": False,
         "supportedContextValuesEnumerated": [],
         "jsonLdContextLocation": root + CONTEXT_PATH,
-        "linksetSchema": "https://ref.gs1.org/standards/resolver/linkset-schema",
-        "example": digital_link(root, "08931234567897"),
     }
     response = Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json")
     response.headers["Cache-Control"] = "public, max-age=3600"
