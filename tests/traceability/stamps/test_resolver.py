@@ -312,3 +312,54 @@ def test_a_product_that_p_hides_is_hidden_at_every_level_of_the_resolver(app, cl
         pin = stamps.stamp_pin(farm.run_id, 2)
     checked = _text(client.post(f"/s/{farm.codes[2]}/pin", data={"pin": pin}))
     assert "không xác thực được" in checked and "Cam Cao Phong" not in checked
+
+
+# ------------------------------------------------------------------------- no 500, ever
+
+
+def test_no_input_makes_the_resolver_or_its_pages_fail(app, client):
+    """Seeded random links, compressed data and queries: answers are 2xx/3xx/4xx, never 500."""
+    import random
+
+    farm = _farm(app)
+    serial = _dl_serial(app, farm, 2)
+    rng = random.Random(14)
+    pieces = [
+        GTIN14,
+        GTIN13,
+        "01",
+        "10",
+        "21",
+        "22",
+        "CP-2026-11A",
+        serial,
+        "²²",
+        "%FF",
+        "%2F",
+        "0" * 30,
+        "٣",
+        "",
+        "..",
+        "A" * 21,
+        "%00",
+        "€",
+    ]
+    queries = [
+        {},
+        {"linkType": "gs1:pip"},
+        {"linkType": "²"},
+        {"linkType": "gs1:" + "x" * 300},
+        {"17": "²²²²²²"},
+        {"11": "991399"},
+        {"linkType": "linkset", "foo": "bar"},
+    ]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for _ in range(80):
+        path = "/".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        data = "".join(rng.choice(alphabet) for _ in range(rng.randint(8, 60)))
+        query = rng.choice(queries)
+        for url in (f"/01/{path}", f"/t/01/{path}", f"/{data}", f"/A{data}"):
+            for accept in ("text/html", "application/linkset+json", "application/ld+json"):
+                response = client.get(url, query_string=query, headers={"Accept": accept})
+                assert response.status_code < 500, (url, query, accept)
+        assert client.post(f"/t/01/{path}", data={"pin": "²²²²²²"}).status_code < 500
