@@ -46,7 +46,7 @@ def random_codes(count: int, taken: set[str] | None = None, length: int = CODE_L
     codes: list[str] = []
     alphabet, base = ALPHABET, len(ALPHABET)
     space = base**length
-    draw = (space.bit_length() + 15) // 8  # whole bytes, at least 8 spare bits
+    draw = (space.bit_length() + 7) // 8  # whole bytes (9 for codes), rejection-sampled
     limit = (256**draw // space) * space
     while len(codes) < count:
         pool = secrets.token_bytes((count - len(codes)) * draw)

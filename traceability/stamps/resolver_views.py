@@ -108,7 +108,9 @@ def _answer(
         raise NotFound(_("Mã GTIN %(gtin)s không có trong hệ thống.", gtin=link.gtin14))
     links = [f'<{same_as}>; rel="owl:sameAs"'] if same_as else []
     if found.up is not None:  # unknown lot or serial: one level up, the query kept
-        return _see_other(_with_query(public_url(found.up), query), links)
+        up = public_url(found.up)
+        links.append(f'<{up}?linkType=linkset>; rel="linkset"; type="{LINKSET}"')
+        return _see_other(_with_query(up, query), links)
     anchor = public_url(link.path())
     links.append(f'<{anchor}?linkType=linkset>; rel="linkset"; type="{LINKSET}"')
     link_type = next((value for key, value in pairs if key == "linkType"), None)
