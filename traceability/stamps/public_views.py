@@ -1,5 +1,5 @@
-"""The consumer's side of a stamp: the scan page /s/<code>, the PIN check, and the GS1 Digital
-Link resolver /01/<gtin>[/10/<lot>][/21/<serial>].
+"""The consumer's side of a stamp: the scan page /s/<code>, the PIN check, and the pages the
+GS1 Digital Link resolver (resolver_views: /01/…) leads to, /t/01/<gtin>/10/<lot>[/21/<serial>].
 
 Browsers get HTML (phone-first, no JavaScript); `Accept: application/ld+json` or
 `application/json` gets schema.org JSON-LD with GS1 links; `application/linkset+json` (or
