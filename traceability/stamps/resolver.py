@@ -129,16 +129,24 @@ def parse(raw_path: str, query: Any) -> DigitalLink:
 # archived is unknown here, at every level and in every format, as /p/ answers 404 for it.
 
 
-@dataclass(frozen=True)
+@dataclass
 class Resolved:
     """What a link names, level by level; `up` is the path to redirect to (303) when its lot
-    or serial is unknown here."""
+    or serial is unknown here. A stamp's lot is read only when asked for (the phones' redirect
+    and page do not need it)."""
 
     link: DigitalLink
     product: Product
-    batch: Batch | None = None
     stamp: Stamp | None = None
     up: str | None = None
+    batch_id: int | None = None
+    _batch: Batch | None = None
+
+    @property
+    def batch(self) -> Batch | None:
+        if self._batch is None and self.batch_id is not None:
+            self._batch = db.session.get(Batch, self.batch_id)
+        return self._batch
 
 
 def public_product_of_gtin(gtin14: str) -> Product | None:
@@ -180,16 +188,14 @@ def resolve(link: DigitalLink) -> Resolved | None:
     if link.serial is not None:
         stamp = find_by_digital_link(link.gtin14, link.serial, link.lot)
         if stamp is not None:  # its lot is the one its run was printed for
-            batch_id = stamp.run.batch_id
-            batch = db.session.get(Batch, batch_id) if batch_id else None
-            return Resolved(link, product, batch, stamp)
+            return Resolved(link, product, stamp, batch_id=stamp.run.batch_id)
     batch = find_lot(product, link.gtin14, link.lot) if link.lot else None
     if link.serial is not None:
         up = digital_link("", link.gtin14, link.lot) if batch else gtin_path
-        return Resolved(link, product, batch, up=up)
+        return Resolved(link, product, up=up)
     if link.lot is not None and batch is None:
         return Resolved(link, product, up=gtin_path)
-    return Resolved(link, product, batch)
+    return Resolved(link, product, batch_id=batch.id if batch else None, _batch=batch)
 
 
 # ------------------------------------------------------------------------ links and levels

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy.orm import contains_eager
 
 from core.db import db, utcnow
 from core.numbers import parse_int
@@ -69,7 +70,11 @@ def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> St
     lot may be left out, as GS1 allows; a wrong lot finds nothing). Older runs printed the
     sequential serial (exact text, no leading zeros): those links keep working, but only with
     their lot, and a sequential number never finds a stamp that has a random serial."""
-    base = select(Stamp).join(StampRun, StampRun.id == Stamp.run_id)
+    base = (
+        select(Stamp)
+        .join(StampRun, StampRun.id == Stamp.run_id)
+        .options(contains_eager(Stamp.run))  # its run comes with it: one query
+    )
     stamp = db.session.scalars(
         base.where(Stamp.dl_serial == serial, StampRun.dl_gtin == gtin14).limit(1)
     ).first()
