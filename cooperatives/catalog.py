@@ -191,6 +191,19 @@ def producer_products(producer_id: int, page: int) -> Page:
     return _page(query, page, PRODUCER_PAGE_SIZE)
 
 
+def is_public(product: Product | None) -> bool:
+    """The one visibility rule for every public answer (/p/, the GS1 resolver, its linksets
+    and JSON-LD): only a published product exists for the public. Drafts and archived
+    products are previewed by their producer's members on /p/ only."""
+    return product is not None and is_public_status(product.status)
+
+
+def is_public_status(status: str | None) -> bool:
+    """The same rule on a product's status read without the product (the scan page's one
+    statement)."""
+    return status == ProductStatus.PUBLISHED
+
+
 def product_by_slug(slug: str) -> Product | None:
     if not _slug_ok(slug):
         return None

@@ -12,7 +12,7 @@ from flask_login import current_user
 from cooperatives import catalog
 from cooperatives.access import active_membership
 from cooperatives.labels import KIND_LABELS, STATUS_LABELS
-from cooperatives.models import Product, ProductImage, ProductStatus
+from cooperatives.models import Product, ProductImage
 from cooperatives.producers import clean_text
 from cooperatives.schemas import ProvincesOut, ProvinceWardsOut
 from core import places
@@ -110,7 +110,7 @@ def product_page(slug: str):
     product = catalog.product_by_slug(slug)
     if product is None:
         abort(404)
-    preview = product.status != ProductStatus.PUBLISHED
+    preview = not catalog.is_public(product)
     if preview and not _may_preview(product):
         abort(404)  # a draft or archived product does not exist for the public
     certificate = catalog.current_certificates([product.id]).get(product.id)
