@@ -191,6 +191,20 @@ def producer_products(producer_id: int, page: int) -> Page:
     return _page(query, page, PRODUCER_PAGE_SIZE)
 
 
+def is_public(product: Product | None) -> bool:
+    """The one visibility rule for every public answer (/p/, the GS1 resolver, its linksets
+    and JSON-LD, the stamp page): a published product exists for the public, and so does an
+    archived one (its printed stamps and lot pages keep working; its page says it is no longer
+    sold). Drafts are previewed by their producer's members on /p/ only."""
+    return product is not None and is_public_status(product.status)
+
+
+def is_public_status(status: str | None) -> bool:
+    """The same rule on a product's status read without the product (the scan page's one
+    statement)."""
+    return status in (ProductStatus.PUBLISHED, ProductStatus.ARCHIVED)
+
+
 def product_by_slug(slug: str) -> Product | None:
     if not _slug_ok(slug):
         return None

@@ -111,7 +111,7 @@ def product_page(slug: str):
     if product is None:
         abort(404)
     archived = product.status == ProductStatus.ARCHIVED  # its stamps still lead here
-    preview = product.status == ProductStatus.DRAFT
+    preview = not catalog.is_public(product)
     if preview and not _may_preview(product):
         abort(404)  # a draft does not exist for the public
     certificate = catalog.current_certificates([product.id]).get(product.id)

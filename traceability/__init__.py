@@ -10,13 +10,14 @@ def init_app(app: Flask) -> None:
     from traceability import models  # noqa: F401  (tables for migrations)
     from traceability.lots import api, cli, views
     from traceability.stamps import cli as stamp_cli
-    from traceability.stamps import public_views
+    from traceability.stamps import public_views, resolver_views
     from traceability.stamps import views as stamp_views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(stamp_views.bp)
     app.register_blueprint(public_views.bp)
+    app.register_blueprint(resolver_views.bp)
     cli.init_app(app)
 
     from core.openapi import add_paths

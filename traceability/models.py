@@ -180,6 +180,7 @@ class Stamp(db.Model):
         UniqueConstraint("producer_id", "serial"),
         Index("ix_stamp_run_serial", "run_id", "serial"),
         Index("ix_stamp_batch", "batch_id"),
+        Index("ix_stamp_dl_serial", "dl_serial", unique=True),
     )
 
     id: Mapped[int] = mapped_column(
@@ -189,6 +190,9 @@ class Stamp(db.Model):
     producer_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="RESTRICT"))
     serial: Mapped[int] = mapped_column(BigInteger)
     code: Mapped[str] = mapped_column(String(16), unique=True)
+    # AI 21 of the GS1 Digital Link printed on the stamp: random, not guessable (runs ordered
+    # since this column exists); NULL on older Digital Link runs, whose links carry `serial`.
+    dl_serial: Mapped[str | None] = mapped_column(String(20))
     pin_hash: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(8), default=StampState.NEW)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id", ondelete="RESTRICT"))

@@ -335,6 +335,8 @@ def test_participation_counts_producers_and_helpers(app, client, world):
 
 
 def test_traceability_figures_come_from_the_refreshed_summaries(app, client):
+    from core.db import unit_of_work
+    from core.i18n import local_today
     from core.statistics import refresh
     from tests.traceability.stamps.test_stamps_support import make_farm
     from traceability import stamps
@@ -347,14 +349,10 @@ def test_traceability_figures_come_from_the_refreshed_summaries(app, client):
         stamp_ids = db.session.scalars(
             select(Stamp.id).where(Stamp.producer_id == farm.producer_id).order_by(Stamp.serial)
         ).all()
+        scanner = ScanContext("203.0.113.0/24", "chrome")
         for stamp_id in stamp_ids[:3]:
-            read_stamp(
-                today=date.today(),
-                via="code",
-                stamp_id=stamp_id,
-                scan=ScanContext(network="203.0.113.0/24", client="chrome"),
-            )
-        db.session.commit()
+            with unit_of_work():
+                read_stamp(today=local_today(), via="code", stamp_id=stamp_id, scan=scanner)
         admin = make_user(admin=True).id
         db.session.commit()
     login(client, admin)

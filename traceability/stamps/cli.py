@@ -158,7 +158,8 @@ def sample() -> None:
             click.echo(f"no {state} stamp (run `flask seed-demo`)", err=True)
             continue
         run = db.session.get(StampRun, stamp.run_id)
-        click.echo(f"{state} {run.id} {stamps.stamp_url(run, stamp.serial, stamp.code, base)}")
+        url = stamps.stamp_url(run, stamp.serial, stamp.code, base, stamp.dl_serial)
+        click.echo(f"{state} {run.id} {url}")
 
 
 def init_app(app: Flask) -> None:

@@ -1,7 +1,9 @@
 """Stamp codes, PINs and the URLs a QR carries.
 
 A stamp has a serial (sequential per producer, across runs) and a random code (13 characters
-from a 31-letter alphabet without look-alikes: 31**13 ≈ 2**64.4, unguessable). The QR encodes
+from a 31-letter alphabet without look-alikes: 31**13 ≈ 2**64.4, unguessable). A stamp of a
+Digital Link run also has a random `dl_serial` (12 characters, the AI 21 printed in its link:
+GS1 recommends non-sequential serials against counterfeiting). The QR encodes
 `PUBLIC_BASE_URL/S/<code>` written in upper case, so the whole URL fits QR alphanumeric mode
 (version 2 at level M for a short host), or the GS1 Digital Link
 `…/01/<GTIN-14>/10/<lot>/21/<serial>` when the run was ordered for a lot of a product with a GTIN.
@@ -25,9 +27,7 @@ from traceability.models import StampRun
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
 CODE_LENGTH = 13  # 31**13 ≈ 2**64.4 codes
-_SPACE = len(ALPHABET) ** CODE_LENGTH
-_DRAW_BYTES = 9  # 72 random bits per draw, rejection-sampled into the code space
-_LIMIT = (256**_DRAW_BYTES // _SPACE) * _SPACE
+DL_SERIAL_LENGTH = 12  # AI 21 of new Digital Link stamps: 31**12 ≈ 2**59.4, not guessable
 MAX_RUN = 100_000
 MAX_RANGE = 100_000  # stamps one activation or void may touch
 PIN_DIGITS = 6
@@ -42,20 +42,23 @@ Progress = Callable[[int], None]
 # ------------------------------------------------------------------------------------ codes
 
 
-def random_codes(count: int, taken: set[str] | None = None) -> list[str]:
+def random_codes(count: int, taken: set[str] | None = None, length: int = CODE_LENGTH) -> list[str]:
     """`count` distinct random codes (secrets; every code equally likely), none in `taken`."""
     taken = set() if taken is None else taken
     codes: list[str] = []
     alphabet, base = ALPHABET, len(ALPHABET)
+    space = base**length
+    draw = (space.bit_length() + 7) // 8  # whole bytes (9 for codes), rejection-sampled
+    limit = (256**draw // space) * space
     while len(codes) < count:
-        pool = secrets.token_bytes((count - len(codes)) * _DRAW_BYTES)
-        for offset in range(0, len(pool), _DRAW_BYTES):
-            value = int.from_bytes(pool[offset : offset + _DRAW_BYTES], "big")
-            if value >= _LIMIT:
+        pool = secrets.token_bytes((count - len(codes)) * draw)
+        for offset in range(0, len(pool), draw):
+            value = int.from_bytes(pool[offset : offset + draw], "big")
+            if value >= limit:
                 continue
-            value %= _SPACE
+            value %= space
             chars = []
-            for _i in range(CODE_LENGTH):
+            for _i in range(length):
                 value, digit = divmod(value, base)
                 chars.append(alphabet[digit])
             code = "".join(chars)
@@ -135,7 +138,7 @@ def code_url(base_url: str, code: str) -> str:
     return f"{base_url.rstrip('/')}/s/{code}"
 
 
-def stamp_dl_url(base_url: str, gtin14: str, lot: str, serial: int) -> str:
+def stamp_dl_url(base_url: str, gtin14: str, lot: str, serial: int | str) -> str:
     link = digital_link(base_url, gtin14, lot, str(serial))
     upper = _upper_base(base_url)
     if upper is not None:
@@ -145,19 +148,34 @@ def stamp_dl_url(base_url: str, gtin14: str, lot: str, serial: int) -> str:
     return link
 
 
-def stamp_url(run: StampRun, serial: int, code: str, base_url: str | None = None) -> str:
-    """The exact text a stamp's QR encodes (fixed when its run is ordered)."""
+def stamp_url(
+    run: StampRun,
+    serial: int,
+    code: str,
+    base_url: str | None = None,
+    dl_serial: str | None = None,
+) -> str:
+    """The exact text a stamp's QR encodes (fixed when its run is ordered): the Digital Link
+    carries the stamp's random `dl_serial` (runs ordered before it existed: the sequential
+    serial)."""
     base = base_url or public_url()
     if run.dl_gtin and run.dl_lot:
-        return stamp_dl_url(base, run.dl_gtin, run.dl_lot, serial)
+        return stamp_dl_url(base, run.dl_gtin, run.dl_lot, dl_serial or serial)
     return code_url(base, code)
 
 
 def canonical_url(
-    code: str, serial: int, dl_gtin: str | None, dl_lot: str | None, *, via: str
+    code: str,
+    serial: int,
+    dl_gtin: str | None,
+    dl_lot: str | None,
+    *,
+    via: str,
+    dl_serial: str | None = None,
 ) -> str:
     """The one canonical address of a stamp's page: its GS1 Digital Link when the stamp was
-    reached through one and printed with one, else /s/<code> (lower case, as url_for builds)."""
+    reached through one and printed with one (its random `dl_serial`, else the sequential
+    serial of older runs), else /s/<code> (lower case, as url_for builds)."""
     if via == "dl" and dl_gtin and dl_lot:
-        return digital_link(public_url(), dl_gtin, dl_lot, str(serial))
+        return digital_link(public_url(), dl_gtin, dl_lot, dl_serial or str(serial))
     return public_url(f"/s/{code}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 from cooperatives.models import OcopCertificate, Product
 from core.urls import public_url
 from traceability.stamps import resolver
@@ -26,9 +28,8 @@ def stamp_jsonld(
     if facts is None:
         body["additionalProperty"] = [_property("stampVerdict", reading.verdict.value)]
         return body
-    body["@id"] = reading.link
-    body["serialNumber"] = str(facts.serial)
-    body["identifier"] = facts.code
+    body["@id"] = reading.link  # by its Digital Link: that link, never the code (a secret)
+    body["serialNumber"] = facts.dl_serial or str(facts.serial)
     properties = [_property("stampVerdict", reading.verdict.value)]
     if reading.tally is not None:
         properties.append(_property("scanCount", reading.tally.count))
@@ -92,22 +93,31 @@ def lot_fields(summary: Any, certificate: OcopCertificate | None) -> dict[str, A
 
 
 def links(anchor: str, product: Product | None, batch_id: int | None) -> dict[str, Any]:
-    """The GS1 linkset of a stamp, lot or product page."""
-    links: dict[str, list[dict[str, Any]]] = {
-        "defaultLink": [{"href": anchor, "type": "text/html", "hreflang": ["vi", "en"]}]
-    }
+    """The linkset of a stamp page `/s/<code>` (GS1-valid: every link titled). Lots and GTINs
+    have theirs from the resolver (resolver_views), level by level."""
+    found = [
+        resolver.Link(
+            "verificationService",
+            anchor,
+            _("Kiểm tra tem: chính hãng, số lần quét, mã PIN"),
+            "text/html",
+            resolver.PAGE_LANGUAGES,
+        )
+    ]
     if product is not None:
-        links["pip"] = [
-            {
-                "href": public_url() + product_path(product),
-                "type": "text/html",
-                "title": product.name_vi,
-                "hreflang": ["vi"],
-            }
-        ]
+        found.append(
+            resolver.Link(
+                "pip", public_url(product_path(product)), product.name_vi, "text/html", ("vi",)
+            )
+        )
     if batch_id is not None:
-        links["epcis"] = [
-            {"href": public_url() + epcis_path(batch_id), "type": "application/ld+json"}
-        ]
-        links["traceability"] = [{"href": anchor, "type": "text/html"}]
-    return resolver.linkset(anchor, links)
+        found.append(
+            resolver.Link(
+                "epcis",
+                public_url(epcis_path(batch_id)),
+                _("Sự kiện EPCIS 2.0 của lô hàng"),
+                "application/ld+json",
+            )
+        )
+    description = product.name_vi if product is not None else _("Tem Chợ Quê")
+    return resolver.linkset([resolver.Level(anchor, description, tuple(found))])

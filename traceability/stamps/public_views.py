@@ -1,5 +1,5 @@
-"""The consumer's side of a stamp: the scan page /s/<code>, the PIN check, and the GS1 Digital
-Link resolver /01/<gtin>[/10/<lot>][/21/<serial>].
+"""The consumer's side of a stamp: the scan page /s/<code>, the PIN check, and the pages the
+GS1 Digital Link resolver (resolver_views: /01/…) leads to, /t/01/<gtin>/10/<lot>[/21/<serial>].
 
 Browsers get HTML (phone-first, no JavaScript); `Accept: application/ld+json` or
 `application/json` gets schema.org JSON-LD with GS1 links; `application/linkset+json` (or
@@ -23,6 +23,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from limits import parse as parse_limit
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 
 from cooperatives.ocop import valid_certificate
 from core import i18n
@@ -53,7 +55,8 @@ bp = Blueprint("scan", __name__)
 SCAN_PAGE_LIMIT = "600/minute"  # beyond this an address gets 429 (a bot hammering pages)
 SCAN_COUNT_LIMIT = parse_limit("120/minute")  # beyond this pages still show but stop counting
 PIN_LIMIT_PER_ADDRESS = "10/minute;50/day"
-PIN_LIMIT_PER_STAMP = "5/minute;20/day"
+PIN_LIMITS_PER_VISITOR = parse_many("5/minute;20/day")  # one address, one stamp
+PIN_LIMITS_PER_STAMP = parse_many("30/minute;200/day")  # all addresses: 10**6 PINs take 13 years
 LINKSET = resolver.LINKSET_TYPE
 JSONLD = "application/ld+json"
 
@@ -108,9 +111,19 @@ def _count_allowed() -> bool:
     return limiter.limiter.hit(SCAN_COUNT_LIMIT, "stamp-scan-count", address)
 
 
-def _pin_stamp_key() -> str:
-    code = normalize_code((request.view_args or {}).get("code")) or "unknown"
-    return f"stamp-pin:{code}"
+def _pin_allowed(stamp_id: int) -> bool:
+    """PIN tries are limited on the stamp the view resolved (whatever the URL looked like),
+    per address and stamp, and per stamp across addresses at a level one address alone cannot
+    reach: a stranger who knows a code cannot lock its buyer out."""
+    if not limiter.enabled:
+        return True
+    address = request.remote_addr or "?"
+    checks = [(limit, "stamp-pin", str(stamp_id), address) for limit in PIN_LIMITS_PER_VISITOR]
+    checks += [(limit, "stamp-pin-all", str(stamp_id)) for limit in PIN_LIMITS_PER_STAMP]
+    strategy = limiter.limiter
+    if not all(strategy.test(limit, *keys) for limit, *keys in checks):
+        return False
+    return all([strategy.hit(limit, *keys) for limit, *keys in checks])
 
 
 # ------------------------------------------------------------------------- the stamp page
@@ -181,59 +194,62 @@ def stamp(code: str):
 @bp.post("/S/<code>/pin")
 @bp.post("/s/<code>/pin")
 @limiter.limit(PIN_LIMIT_PER_ADDRESS)
-@limiter.limit(PIN_LIMIT_PER_STAMP, key_func=_pin_stamp_key)
 def pin(code: str):
     fmt = _format()
     reading = _read(fmt, via="code", code=normalize_code(code[:40]))
-    form = PinForm()
     if reading.facts is None:
         return _respond(reading, fmt)
+    return _pin_answer(reading, fmt)
+
+
+def _pin_answer(reading: StampReading, fmt: str) -> Response:
+    """The PIN check of a stamp read by the one scan path (its /s/ page or its Digital Link
+    page). Tries are limited on the stamp resolved, per address and stamp (_pin_allowed); a
+    stamp whose lot the page does not show (not activated, or its product not public) confirms
+    nothing."""
+    form = PinForm()
     if not form.validate():
         return _respond(reading, fmt, pin_form=form, status=422)
+    if not _pin_allowed(reading.facts.id):
+        raise TooManyRequests()
     with unit_of_work():
-        result = scans.check_pin(reading.facts.id, form.pin.data, recalled=reading.recalled)
+        result = scans.check_pin(
+            reading.facts.id, form.pin.data, recalled=reading.recalled, shown=reading.has_lot
+        )
     return _respond(reading, fmt, pin_form=PinForm(formdata=None), pin_result=result)
 
 
-# --------------------------------------------------------------------------- the resolver
+# ------------------------------------------------- the pages the resolver's links lead to
 
 
-@bp.get("/01/<path:rest>")
+@bp.route("/t/01/<path:rest>", methods=["GET", "POST"])
 @limiter.limit(SCAN_PAGE_LIMIT)
-def digital_link_page(rest: str):
-    link = resolver.parse(_raw_path(), request.args)
-    found = resolver.resolve_gtin(link.gtin14)
-    if found is None:
-        raise NotFound(_("Mã GTIN %(gtin)s không có trong hệ thống.", gtin=link.gtin14))
-    gtin_path = digital_link("", link.gtin14)
-    lot_batch = resolver.find_lot(found, link.gtin14, link.lot) if link.lot else None
-    if link.serial is not None:
-        stamp_id = scans.find_by_digital_link(link.gtin14, link.serial, link.lot)
-        if stamp_id is None:
-            target = digital_link("", link.gtin14, link.lot) if lot_batch else gtin_path
-            return _see_other(target)
+def link_page(rest: str):
+    """The page a GS1 Digital Link's default link leads to: `/t/01/<gtin>/10/<lot>` the lot
+    page, `/t/01/<gtin>[/10/<lot>]/21/<serial>` that stamp's page (counted as a scan; its PIN
+    form posts here). The link itself (`/01/…`) is the resolver's and redirects here."""
+    link = resolver.parse(_raw_path()[2:], request.args)
+    found = resolver.resolve(link)
+    if found is None or found.up is not None:
+        raise NotFound(_("Không tìm thấy lô hàng hoặc tem của đường dẫn này."))
+    if found.stamp is not None:
         fmt = _format()
-        return _respond(_read(fmt, via="dl", stamp_id=stamp_id), fmt)
-    if link.lot is not None:
-        if lot_batch is None:
-            return _see_other(gtin_path)
-        return _lot_response(lot_batch, digital_link(public_url(), link.gtin14, link.lot))
-    return _gtin_response(found, link.gtin14)
+        reading = _read(fmt, via="dl", stamp_id=found.stamp.id)
+        if request.method == "POST":
+            return _pin_answer(reading, fmt)
+        return _respond(reading, fmt)
+    if found.batch is None or request.method == "POST":
+        raise NotFound(_("Không tìm thấy lô hàng hoặc tem của đường dẫn này."))
+    return _lot_response(found.batch, digital_link(public_url(), link.gtin14, link.lot))
 
 
-def _see_other(path: str) -> Response:
-    response = redirect(path, code=303)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-def _lot_response(batch: Batch, anchor: str) -> Response:
+def _lot_response(batch: Batch, anchor: str, *, jsonld: bool = False) -> Response:
+    """The lot page (HTML), or for machines the lot as schema.org JSON-LD."""
     from traceability.lots.summary import trace_summary
 
     summary = trace_summary(batch.id)
     certificate = valid_certificate(batch.product_id)
-    fmt = _format()
-    if fmt == "jsonld":
+    if jsonld:
         body: dict[str, Any] = {
             "@context": {"@vocab": "https://schema.org/", "gs1": resolver.GS1_VOC},
             "@type": "Product",
@@ -241,8 +257,6 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
         }
         body.update(linked_data.lot_fields(summary, certificate))
         response = _json(body, "application/ld+json")
-    elif fmt == "linkset":
-        response = _json(linked_data.links(anchor, summary.product, batch.id), LINKSET)
     else:
         html = render_template(
             "traceability/scan/lot.html",
@@ -260,18 +274,3 @@ def _lot_response(batch: Batch, anchor: str) -> Response:
         response.headers["Vary"] = "Accept"
     response.headers["Cache-Control"] = "no-cache"  # a recall must show at once
     return response
-
-
-def _gtin_response(found: resolver.Resolution, gtin14: str) -> Response:
-    product = found.product
-    anchor = digital_link(public_url(), gtin14)
-    fmt = _format()
-    if fmt == "jsonld" and product is not None:
-        body = {"@context": "https://schema.org/"}
-        body.update(resolver.product_node(product, product.producer, public_url()))
-        return _json(body, "application/ld+json")
-    if fmt == "linkset":
-        return _json(linked_data.links(anchor, product, None), LINKSET)
-    if product is None:
-        raise NotFound(_("Sản phẩm mang mã GTIN %(gtin)s không còn được bán.", gtin=gtin14))
-    return _see_other(product_path(product))

@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import current_app
 
+from cooperatives.catalog import is_public_status
 from cooperatives.models import OcopCertificate
 from core.db import db, utcnow
 from traceability.lots.summary import TraceSummary, trace_summary
@@ -34,6 +35,7 @@ class StampReading:
     verdict: scans.Verdict
     tally: scans.ScanTally | None = None
     link: str = ""  # the canonical address of the stamp's page
+    via: str = "code"  # "dl": reached by its Digital Link, which must not reveal its code
     today: date | None = None  # the local date it was read for (certificates valid today)
 
     @property
@@ -77,11 +79,22 @@ def read_stamp(
         return UNKNOWN
     counted = scans.ScanTally(facts.scan_count, facts.first_scanned_at, facts.last_scanned_at)
     threshold = int(current_app.config["SCAN_COPY_WARNING_THRESHOLD"])
+    # the one visibility rule (cooperatives.catalog): a stamp of a product the public cannot
+    # see shows no product (as not yet activated) in every format, and its PIN confirms nothing
+    public = is_public_status(facts.product_status)
     return StampReading(
         facts=facts,
-        verdict=scans.verdict_from(facts.state, facts.batch_status),
+        verdict=scans.verdict_from(facts.state, facts.batch_status if public else None),
         tally=scans.with_copy_warning(facts.id, counted, threshold),
-        link=canonical_url(facts.code, facts.serial, facts.dl_gtin, facts.dl_lot, via=via),
+        link=canonical_url(
+            facts.code,
+            facts.serial,
+            facts.dl_gtin,
+            facts.dl_lot,
+            via=via,
+            dl_serial=facts.dl_serial,
+        ),
+        via=via,
         today=today,
     )
 

@@ -15,6 +15,7 @@ from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamps import journal
 from traceability.stamps.codes import (
     CHUNK,
+    DL_SERIAL_LENGTH,
     MAX_RUN,
     Progress,
     pin_hash,
@@ -135,8 +136,9 @@ def create_run(
             codes = [c for c in codes if c not in clash]
             codes += random_codes(size - len(codes), taken=set(codes) | clash)
             clash = set(db.session.scalars(select(code_column).where(code_column.in_(codes))))
+        dl_serials = _dl_serials(size) if dl_gtin else [None] * size
         rows = []
-        for offset, code in enumerate(codes):
+        for offset, (code, dl_serial) in enumerate(zip(codes, dl_serials, strict=True)):
             serial = first + start + offset
             rows.append(
                 {
@@ -144,6 +146,7 @@ def create_run(
                     "producer_id": producer_id,
                     "serial": serial,
                     "code": code,
+                    "dl_serial": dl_serial,
                     "pin_hash": pin_hash(code, stamp_pin(run.id, serial, key), key)
                     if with_pin
                     else None,
@@ -157,6 +160,20 @@ def create_run(
     if actor_role is not None:
         journal.run_ordered(run, created_by_id, actor_role)
     return run
+
+
+def _dl_serials(size: int) -> list[str | None]:
+    """Random AI 21 values for a chunk of Digital Link stamps, none already printed."""
+    column = Stamp.__table__.c.dl_serial
+    serials = random_codes(size, length=DL_SERIAL_LENGTH)
+    clash = set(db.session.scalars(select(column).where(column.in_(serials))))
+    while clash:
+        serials = [s for s in serials if s not in clash]
+        serials += random_codes(
+            size - len(serials), taken=set(serials) | clash, length=DL_SERIAL_LENGTH
+        )
+        clash = set(db.session.scalars(select(column).where(column.in_(serials))))
+    return list(serials)
 
 
 def get_run(producer_id: int, run_id: int) -> StampRun:

@@ -48,6 +48,8 @@ class StampFacts(NamedTuple):
     last_scanned_at: datetime | None
     dl_gtin: str | None
     dl_lot: str | None
+    dl_serial: str | None
+    product_status: str | None  # a stamp of a product not public shows no product (is_public)
     batch_status: str | None
     chain_head: str | None
     recalled_at: datetime | None
@@ -107,6 +109,8 @@ def _facts_columns() -> tuple[Any, ...]:
         s.c.last_scanned_at,
         one(r.c.dl_gtin, r.c.id == s.c.run_id),
         one(r.c.dl_lot, r.c.id == s.c.run_id),
+        s.c.dl_serial,
+        one(p.c.status, lot, source=b.join(p, p.c.id == b.c.product_id)),
         one(b.c.status, lot),
         one(b.c.chain_head, lot),
         one(b.c.recalled_at, lot),
@@ -138,8 +142,8 @@ def _facts(row: Any) -> StampFacts | None:
         return None
     values = list(row)
     values[5] = bool(values[5])
-    values[18] = values[18] or 0
-    values[20] = values[20] or 0
+    values[20] = values[20] or 0  # photo_count
+    values[22] = values[22] or 0  # lineage_count
     return StampFacts(*values)
 
 

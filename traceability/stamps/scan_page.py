@@ -115,6 +115,7 @@ class StampPage:
     tally: scans.ScanTally | None = None
     lot: scan_cache.LotFragment | None = None
     link: str = ""
+    via: str = "code"  # "dl": reached by its Digital Link, which must not reveal its code
 
 
 def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
@@ -164,7 +165,13 @@ def html_stamp_response(
     """The stamp page for browsers, from what the one scan path read."""
     locale = i18n.current_locale()  # once: Flask-Babel's look-up is not free
     facts = reading.facts
-    page = StampPage(verdict=reading.verdict, stamp=facts, tally=reading.tally, link=reading.link)
+    page = StampPage(
+        verdict=reading.verdict,
+        stamp=facts,
+        tally=reading.tally,
+        link=reading.link,
+        via=reading.via,
+    )
     if reading.has_lot:
         page.lot = _lot_fragment(facts, today, locale)
     body = _body(page, facts, locale, pin_form=pin_form, pin_result=pin_result)
@@ -217,12 +224,15 @@ def _body_values(
     values: dict[str, Any] = {
         "num": tally.count if tally else 0,
         "when": i18n.local_datetime(tally.first_at) if tally and tally.first_at else "",
-        "grouped": grouped_code(facts.code) if facts else "",
+        # reached by its Digital Link, a page never shows (nor posts to) the stamp's code
+        "grouped": grouped_code(facts.code) if facts and page.via != "dl" else "",
         "pin_action": "",
         "csrf": "",
     }
     if pin_form:
-        action = url_for("scan.pin", code=facts.code, lang=None)
+        action = (
+            request.path if page.via == "dl" else url_for("scan.pin", code=facts.code, lang=None)
+        )
         values["pin_action"] = action + ("?lang=en" if locale == "en" else "")
         values["csrf"] = generate_csrf()
     if facts is not None:
@@ -266,6 +276,7 @@ def _body_pieces(page: StampPage, values: dict[str, Any]) -> tuple[str, ...]:
         tally=page.tally,
         lot=holes if page.lot is not None else None,  # type: ignore[arg-type]
         link=page.link,
+        via=page.via,
     )
     # an empty value stays empty: the template may test it (the PIN form, the first scan)
     shown = {name: _hole(name) if value else value for name, value in values.items()}

@@ -12,17 +12,20 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, cast, func, insert, literal, select, update
 
 from core.db import db, utcnow
 from core.numbers import parse_id
 from traceability.models import BatchStatus, Scan, Stamp, StampRun, StampState
 from traceability.stamps.codes import pin_matches
 
-# A stamp seen from this many distinct networks over at least this many days is likely copied
-# (a box is scanned by its buyer and family, not across a province for weeks).
+# The copy warning needs evidence from several independent scans (docs/stamps.md): a stamp seen
+# from at least COPY_NETWORKS distinct networks (a /24 or /48: a burst from one address, or a
+# thousand scans behind one NAT, count as one place), and either over at least COPY_SPAN, or in
+# more than SCAN_COPY_WARNING_THRESHOLD sightings (distinct network and day pairs). A box is
+# scanned by its buyer and family, not across a province for weeks.
 COPY_NETWORKS = 5
 COPY_SPAN = timedelta(days=14)
 
@@ -46,19 +49,40 @@ def verdict_from(state: str, batch_status: str | None) -> Verdict:
     return Verdict.GENUINE
 
 
-def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> int | None:
-    """The id of the stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial> (exact serial text)."""
-    number = parse_id(serial)
-    if number is None or serial != str(number):
-        return None
-    query = (
-        select(Stamp.id)
-        .join(StampRun, StampRun.id == Stamp.run_id)
-        .where(StampRun.dl_gtin == gtin14, Stamp.serial == number)
+class PrintedStamp(NamedTuple):
+    """A stamp found by its Digital Link, with what the resolver needs of its run."""
+
+    id: int
+    batch_id: int | None  # the lot its run was printed for
+    dl_lot: str | None  # the lot printed in its link
+
+
+def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> PrintedStamp | None:
+    """The stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial> (one query, its run with it).
+
+    Runs ordered since random Digital Link serials exist are found by that serial only (the
+    lot may be left out, as GS1 allows; a wrong lot finds nothing). Older runs printed the
+    sequential serial (exact text, no leading zeros): those links keep working, but only with
+    their lot, and a sequential number never finds a stamp that has a random serial."""
+    base = select(Stamp.id, StampRun.batch_id, StampRun.dl_lot).join(
+        StampRun, StampRun.id == Stamp.run_id
     )
-    if lot is not None:
-        query = query.where(StampRun.dl_lot == lot)
-    return db.session.scalars(query.limit(1)).first()
+    row = db.session.execute(
+        base.where(Stamp.dl_serial == serial, StampRun.dl_gtin == gtin14).limit(1)
+    ).first()
+    if row is not None:
+        return PrintedStamp(*row) if lot is None or row.dl_lot == lot else None
+    number = parse_id(serial)
+    if lot is None or number is None or serial != str(number):
+        return None
+    query = base.where(
+        StampRun.dl_gtin == gtin14,
+        StampRun.dl_lot == lot,
+        Stamp.serial == number,
+        Stamp.dl_serial.is_(None),
+    )
+    row = db.session.execute(query.limit(1)).first()
+    return PrintedStamp(*row) if row is not None else None
 
 
 # ------------------------------------------------------------------------------ client facts
@@ -142,25 +166,38 @@ def scan_row_statement() -> Any:
 
 
 @cache
-def _networks_statement() -> Any:
+def _evidence_statement() -> Any:
+    """The copy evidence: distinct networks, distinct network-and-day sightings, first and
+    last scan (Core, built once)."""
     scan = Scan.__table__
-    return select(func.count(func.distinct(scan.c.network))).where(
-        scan.c.stamp_id == bindparam("stamp"), scan.c.network != ""
-    )
+    day = cast(func.date(scan.c.scanned_at), String)
+    return select(
+        func.count(func.distinct(scan.c.network)),
+        func.count(func.distinct(scan.c.network + literal(" ") + day)),
+        func.min(scan.c.scanned_at),
+        func.max(scan.c.scanned_at),
+    ).where(scan.c.stamp_id == bindparam("stamp"), scan.c.network != "")
 
 
 def with_copy_warning(stamp_id: int, counted: ScanTally, threshold: int) -> ScanTally:
-    """Warn past `threshold` scans, or when many networks saw it over weeks."""
-    warn = counted.count > threshold
-    spread = (
-        counted.count >= COPY_NETWORKS
-        and counted.first_at is not None
-        and counted.last_at is not None
-        and counted.last_at - counted.first_at >= COPY_SPAN
+    """Warn only on evidence from several independent scans (see COPY_NETWORKS): no single
+    party (one address, one network, one burst) can make a genuine stamp say "may be copied".
+    The scan log is read only when the counts could allow a warning."""
+    possible = counted.count >= COPY_NETWORKS and (
+        counted.count > threshold
+        or (
+            counted.first_at is not None
+            and counted.last_at is not None
+            and counted.last_at - counted.first_at >= COPY_SPAN
+        )
     )
-    if not warn and spread:
-        networks = db.session.scalar(_networks_statement(), {"stamp": stamp_id})
-        warn = (networks or 0) >= COPY_NETWORKS
+    warn = False
+    if possible:
+        networks, sightings, first, last = db.session.execute(
+            _evidence_statement(), {"stamp": stamp_id}
+        ).one()
+        spread = first is not None and last is not None and last - first >= COPY_SPAN
+        warn = (networks or 0) >= COPY_NETWORKS and (spread or (sightings or 0) > threshold)
     return ScanTally(counted.count, counted.first_at, counted.last_at, warn)
 
 
@@ -181,7 +218,9 @@ class PinResult:
     verified_at: datetime | None = None
 
 
-def check_pin(stamp_id: int | None, pin: str | None, *, recalled: bool = False) -> PinResult:
+def check_pin(
+    stamp_id: int | None, pin: str | None, *, recalled: bool = False, shown: bool = True
+) -> PinResult:
     """Verify a scratch-off PIN. Only an active stamp of a lot not recalled is ever confirmed
     (a recalled lot's PIN answers that the lot is recalled, and is not marked verified); the
     first right answer is recorded with one conditional UPDATE, so two people checking at the
@@ -194,7 +233,7 @@ def check_pin(stamp_id: int | None, pin: str | None, *, recalled: bool = False) 
         ).first()
     if row is None or not pin_matches(row.code, row.pin_hash, pin):
         return PinResult(PinVerdict.WRONG)
-    if row.state != StampState.ACTIVE:
+    if row.state != StampState.ACTIVE or not shown:  # shown: its product is public
         return PinResult(PinVerdict.INACTIVE)
     if recalled:
         return PinResult(PinVerdict.RECALLED)

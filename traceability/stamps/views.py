@@ -173,7 +173,9 @@ def _run_page(
     if lot is not None:
         activate_form.batch_id.data = str(lot.id)
     sample = db.session.execute(
-        select(Stamp.serial, Stamp.code).where(Stamp.run_id == run.id).order_by(Stamp.serial)
+        select(Stamp.serial, Stamp.code, Stamp.dl_serial)
+        .where(Stamp.run_id == run.id)
+        .order_by(Stamp.serial)
     ).first()
     return _render(
         "traceability/stamps/run.html",
@@ -185,7 +187,9 @@ def _run_page(
         print_form=print_form,
         activate_form=activate_form,
         void_form=VoidForm(formdata=None),
-        sample_url=stamps.stamp_url(run, sample[0], sample[1]) if sample else "",
+        sample_url=stamps.stamp_url(run, sample[0], sample[1], dl_serial=sample[2])
+        if sample
+        else "",
         max_web_print=MAX_WEB_PRINT,
     )
 
@@ -239,7 +243,8 @@ def run_pdf(producer_id: int, run_id: int):
 def _single(producer_id: int, serial: int) -> printing.StampLabel:
     stamp = stamps.get_stamp(producer_id, serial)
     run = db.session.get(StampRun, stamp.run_id)
-    return printing.StampLabel(serial, stamp.code, stamps.stamp_url(run, serial, stamp.code))
+    url = stamps.stamp_url(run, serial, stamp.code, dl_serial=stamp.dl_serial)
+    return printing.StampLabel(serial, stamp.code, url)
 
 
 @bp.get("/manage/<int:producer_id>/stamps/serial/<int:serial>.png")

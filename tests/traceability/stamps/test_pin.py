@@ -109,29 +109,66 @@ def test_a_pin_for_an_unknown_code_is_not_in_our_system(client):
     assert "Mã không có trong hệ thống" in _text(response)
 
 
-def test_guessing_is_stopped_per_stamp_even_from_many_addresses(app, client):
+def _verified(app, code: str):
+    with app.app_context():
+        return db.session.scalar(select(Stamp.pin_verified_at).where(Stamp.code == code))
+
+
+def test_a_stranger_who_knows_a_code_cannot_lock_its_buyer_out(app, client):
+    farm, pins = _farm(app)
+    url = f"/s/{farm.codes[2]}/pin"
+    stranger = {"REMOTE_ADDR": "198.51.100.7"}
+    statuses = [
+        client.post(url, data={"pin": _wrong(pins[2])}, environ_base=stranger).status_code
+        for _ in range(6)
+    ]
+    assert statuses == [200] * 5 + [429]
+    # The stranger waits, even with the right PIN…
+    assert client.post(url, data={"pin": pins[2]}, environ_base=stranger).status_code == 429
+    assert _verified(app, farm.codes[2]) is None
+    # …but the buyer, from another address, verifies the stamp.
+    buyer = client.post(url, data={"pin": pins[2]}, environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert buyer.status_code == 200
+    assert "Hàng chính hãng — xác thực lần đầu" in _text(buyer)
+
+
+def test_guessing_from_many_addresses_is_stopped_per_stamp(app, client):
     farm, pins = _farm(app)
     url = f"/s/{farm.codes[2]}/pin"
     statuses = [
         client.post(
             url, data={"pin": _wrong(pins[2])}, environ_base={"REMOTE_ADDR": f"198.51.100.{i}"}
         ).status_code
-        for i in range(6)
+        for i in range(31)
     ]
-    assert statuses == [200] * 5 + [429]
-    # Even the right PIN waits: the limit is on the stamp.
+    assert statuses == [200] * 30 + [429]
     blocked = client.post(url, data={"pin": pins[2]}, environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert blocked.status_code == 429
-    with app.app_context():
-        assert (
-            db.session.scalar(select(Stamp.pin_verified_at).where(Stamp.code == farm.codes[2]))
-            is None
-        )
+    assert _verified(app, farm.codes[2]) is None
     # Other stamps are not affected.
     other = client.post(
         f"/s/{farm.codes[3]}/pin", data={"pin": pins[3]}, environ_base={"REMOTE_ADDR": "192.0.2.9"}
     )
     assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda code: code + "-" * 27 + "Z",  # the view reads 40 characters: the same stamp
+        lambda code: code.lower(),
+        lambda code: f"{code[:4]}-{code[4:8]}-{code[8:]}",
+        lambda code: f"{code[:4]}.{code[4:8]}.{code[8:]}",
+    ],
+)
+def test_the_pin_limit_holds_on_the_stamp_whatever_the_url_looks_like(app, client, spelling):
+    farm, pins = _farm(app)
+    code = farm.codes[2]
+    for _ in range(5):
+        client.post(f"/s/{code}/pin", data={"pin": _wrong(pins[2])})
+    sidestep = client.post(f"/s/{spelling(code)}/pin", data={"pin": pins[2]})
+    assert sidestep.status_code == 429
+    assert _verified(app, code) is None
 
 
 def test_guessing_is_stopped_per_address_across_stamps(app, client):

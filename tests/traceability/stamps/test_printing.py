@@ -17,7 +17,7 @@ from core.db import db
 from core.errors import Invalid
 from tests.traceability.stamps.test_stamps_support import make_farm
 from traceability import stamps
-from traceability.models import StampRun
+from traceability.models import Stamp, StampRun
 from traceability.stamps import printing
 
 DPI = 300
@@ -161,16 +161,24 @@ def test_stars_are_left_off_without_a_valid_certificate_and_pins_without_pins(ap
     assert "PIN" not in text
 
 
-def test_digital_link_stamps_print_their_gs1_urls(app):
+def test_digital_link_stamps_print_their_gs1_urls_with_random_serials(app):
     with app.app_context():
         farm = make_farm(5, gtin="8931234567897", bind_lot=True)
         run = db.session.get(StampRun, farm.run_id)
         out = io.BytesIO()
         printing.print_run(run, out, printing.PRESETS["5x13"])
+        dl_serials = list(
+            db.session.scalars(
+                db.select(Stamp.dl_serial).where(Stamp.run_id == run.id).order_by(Stamp.serial)
+            )
+        )
     urls = _label_urls(_pages(out.getvalue()), printing.PRESETS["5x13"], 5)
     assert urls == [
-        f"HTTPS://CHOQUE.TEST/01/08931234567897/10/CP-2026-11A/21/{n}" for n in range(1, 6)
+        f"HTTPS://CHOQUE.TEST/01/08931234567897/10/CP-2026-11A/21/{s}" for s in dl_serials
     ]
+    # GS1 recommends non-sequential serials against counterfeiting: 12 random characters.
+    assert len(set(dl_serials)) == 5
+    assert all(re.fullmatch(r"[2-9A-HJKMNP-Z]{12}", s) for s in dl_serials)
 
 
 def test_part_of_a_run_can_be_printed_and_void_stamps_are_never_reprinted(app):

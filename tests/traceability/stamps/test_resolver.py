@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
 from core.db import db
@@ -77,6 +77,20 @@ def test_malformed_links_answer_400_with_a_clear_message(client, path, query):
 # ------------------------------------------------------------------------------ resolving
 
 
+def _dl_serial(app, farm, serial: int) -> str:
+    with app.app_context():
+        return db.session.scalar(
+            select(Stamp.dl_serial).where(Stamp.run_id == farm.run_id, Stamp.serial == serial)
+        )
+
+
+def _legacy(app, farm) -> None:
+    """The run as printed before random serials: its links carry the sequential serial."""
+    with app.app_context():
+        db.session.execute(update(Stamp).where(Stamp.run_id == farm.run_id).values(dl_serial=None))
+        db.session.commit()
+
+
 def test_an_unknown_gtin_is_404(client):
     response = client.get("/01/8930000000019")
     assert response.status_code == 404
@@ -84,38 +98,39 @@ def test_an_unknown_gtin_is_404(client):
 
 
 def test_the_gtin_level_redirects_to_the_product_page(app, client):
-    farm = _farm(app)
+    _farm(app)
     for gtin in (GTIN13, GTIN14):
         response = client.get(f"/01/{gtin}")
         assert response.status_code == 303
-        assert re.fullmatch(r"/p/san-pham-\d+", response.location)
+        assert re.fullmatch(r"https://choque\.test/p/san-pham-\d+", response.location)
     data = client.get(f"/01/{GTIN14}", headers={"Accept": "application/ld+json"}).json
     assert data["@type"] == "Product" and data["gtin"] == GTIN14
-    assert farm  # the product exists through the farm
 
 
 def test_an_unknown_lot_redirects_303_to_the_gtin_level(app, client):
     _farm(app)
     response = client.get(f"/01/{GTIN13}/10/NO-SUCH-LOT")
     assert response.status_code == 303
-    assert response.location == f"/01/{GTIN14}"
+    assert response.location == f"https://choque.test/01/{GTIN14}"
 
 
 def test_an_unknown_serial_redirects_303_to_the_lot_level(app, client):
     _farm(app)
-    response = client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/999")
+    response = client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/999", query_string={"17": "271231"})
     assert response.status_code == 303
-    assert response.location == f"/01/{GTIN14}/10/CP-2026-11A"
-    # A serial with an unknown lot goes straight to the GTIN level; leading zeros are not ours.
-    assert client.get(f"/01/{GTIN14}/10/NOPE/21/1").location == f"/01/{GTIN14}"
-    assert client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/0001").status_code == 303
+    assert response.location == f"https://choque.test/01/{GTIN14}/10/CP-2026-11A?17=271231"
+    # A serial with an unknown lot goes straight to the GTIN level.
+    assert client.get(f"/01/{GTIN14}/10/NOPE/21/1").location == f"https://choque.test/01/{GTIN14}"
 
 
-def test_a_known_lot_shows_the_lot_page(app, client):
+def test_a_known_lot_redirects_to_its_lot_page(app, client):
     _farm(app)
     response = client.get(f"/01/{GTIN14}/10/CP-2026-11A")
-    assert response.status_code == 200
-    text = _text(response)
+    assert response.status_code == 303
+    assert response.location == f"https://choque.test/t/01/{GTIN14}/10/CP-2026-11A"
+    page = client.get(f"/t/01/{GTIN14}/10/CP-2026-11A")
+    assert page.status_code == 200
+    text = _text(page)
     assert "Thông tin lô hàng CP-2026-11A" in text and "Cam Cao Phong loại 1" in text
     assert "Tem chính hãng" not in text  # a lot page verifies no single item
     data = client.get(
@@ -125,24 +140,55 @@ def test_a_known_lot_shows_the_lot_page(app, client):
     assert data["@id"] == f"https://choque.test/01/{GTIN14}/10/CP-2026-11A"
 
 
-def test_a_serial_shows_that_stamps_scan_page_and_counts_it(app, client):
+def test_a_serial_leads_to_that_stamps_page_which_counts_it(app, client):
     farm = _farm(app)
-    response = client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/2")
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "private, no-store"
-    text = _text(response)
+    serial = _dl_serial(app, farm, 2)
+    link = f"/01/{GTIN14}/10/CP-2026-11A/21/{serial}"
+    response = client.get(link)
+    assert response.status_code == 303
+    assert response.location == f"https://choque.test/t{link}"
+    page = client.get(f"/t{link}")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "private, no-store"
+    text = _text(page)
     assert "Tem chính hãng, đã kích hoạt" in text and "Đã quét 1 lần" in text
-    html = response.get_data(as_text=True)
-    assert f'rel="canonical" href="https://choque.test/01/{GTIN14}/10/CP-2026-11A/21/2"' in html
-    # Exactly what the printed QR encodes (upper case) resolves too.
-    upper = client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/2", base_url="https://CHOQUE.TEST")
-    assert upper.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'rel="canonical" href="https://choque.test{link}"' in html
+    # The page reached by the Digital Link never shows nor posts to the stamp's secret code.
+    assert farm.codes[2] not in html and farm.codes[2][:4] + "-" not in html
+    assert f'action="/t{link}"' in html
+    # Exactly what the printed QR encodes (upper case) resolves too; the lot may be left out.
+    upper = client.get(link, base_url="https://CHOQUE.TEST")
+    assert upper.status_code == 303
+    assert client.get(f"/01/{GTIN14}/21/{serial}").status_code == 303
+    client.get(f"/t/01/{GTIN14}/21/{serial}")
     with app.app_context():
         stamp = db.session.scalar(select(Stamp).where(Stamp.code == farm.codes[2]))
         assert stamp.scan_count == 2
         assert {s.via for s in db.session.scalars(select(Scan))} == {"dl"}
-    not_active = client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/9")
+    not_active = client.get(f"/t/01/{GTIN14}/10/CP-2026-11A/21/{_dl_serial(app, farm, 9)}")
     assert "Tem chưa được kích hoạt" in _text(not_active)
+
+
+def test_sequential_serials_no_longer_find_new_stamps(app, client):
+    farm = _farm(app)
+    for guess in range(1, 11):
+        response = client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/{guess}")
+        assert response.location == f"https://choque.test/01/{GTIN14}/10/CP-2026-11A"
+    with app.app_context():
+        assert db.session.scalar(select(func.sum(Stamp.scan_count))) == 0
+    assert farm
+
+
+def test_stamps_printed_with_sequential_serials_keep_working_with_their_lot(app, client):
+    farm = _farm(app)
+    _legacy(app, farm)
+    link = f"/01/{GTIN14}/10/CP-2026-11A/21/2"
+    assert client.get(link).location == f"https://choque.test/t{link}"
+    assert "Tem chính hãng, đã kích hoạt" in _text(client.get(f"/t{link}"))
+    # Leading zeros are not ours, and a sequential serial needs its lot.
+    assert client.get(f"/01/{GTIN14}/10/CP-2026-11A/21/0002").status_code == 303
+    assert client.get(f"/01/{GTIN14}/21/2").location == f"https://choque.test/01/{GTIN14}"
 
 
 def test_a_lot_with_reserved_characters_resolves_percent_encoded(app, client):
@@ -152,37 +198,46 @@ def test_a_lot_with_reserved_characters_resolves_percent_encoded(app, client):
         db.session.commit()
         from traceability.models import StampRun
 
-        url = stamps.stamp_url(db.session.get(StampRun, farm.run_id), 1, farm.codes[1])
-    assert url == f"HTTPS://CHOQUE.TEST/01/{GTIN14}/10/CP%2F26-A/21/1"  # still alphanumeric
+        stamp = db.session.scalar(select(Stamp).where(Stamp.code == farm.codes[1]))
+        run = db.session.get(StampRun, farm.run_id)
+        url = stamps.stamp_url(run, 1, farm.codes[1], dl_serial=stamp.dl_serial)
+    assert url == f"HTTPS://CHOQUE.TEST/01/{GTIN14}/10/CP%2F26-A/21/{stamp.dl_serial}"
     response = client.get(url.removeprefix("HTTPS://CHOQUE.TEST"))
-    assert response.status_code == 200
-    assert "Tem chính hãng" in _text(response)
+    assert response.status_code == 303
+    page = client.get(response.location.removeprefix("https://choque.test"))
+    assert page.status_code == 200
+    assert "Tem chính hãng" in _text(page)
 
 
 def test_machines_get_json_ld_or_a_linkset_at_every_level(app, client):
     farm = _farm(app)
+    serial = _dl_serial(app, farm, 1)
     stamp_ld = client.get(
-        f"/01/{GTIN14}/10/CP-2026-11A/21/1", headers={"Accept": "application/ld+json"}
+        f"/01/{GTIN14}/10/CP-2026-11A/21/{serial}", headers={"Accept": "application/ld+json"}
     )
     assert stamp_ld.mimetype == "application/ld+json"
     assert stamp_ld.json["@type"] == "IndividualProduct"
-    assert stamp_ld.json["serialNumber"] == "1"
-    for path in (
-        f"/01/{GTIN14}",
-        f"/01/{GTIN14}/10/CP-2026-11A",
-        f"/01/{GTIN14}/10/CP-2026-11A/21/1",
+    assert stamp_ld.json["serialNumber"] == serial
+    assert farm.codes[1] not in stamp_ld.get_data(as_text=True)  # the code stays secret
+    for path, levels in (
+        (f"/01/{GTIN14}", 1),
+        (f"/01/{GTIN14}/10/CP-2026-11A", 2),
+        (f"/01/{GTIN14}/10/CP-2026-11A/21/{serial}", 3),
     ):
         response = client.get(path, headers={"Accept": "application/linkset+json"})
         assert response.status_code == 200, path
         assert response.mimetype == "application/linkset+json"
-        (entry,) = response.json["linkset"]
-        assert entry["anchor"].startswith(f"https://choque.test/01/{GTIN14}")
-        assert "https://gs1.org/voc/pip" in entry
-        same = client.get(path, query_string={"linkType": "all"})
-        assert same.json == response.json
+        entries = response.json["linkset"]
+        assert len(entries) == levels
+        assert entries[0]["anchor"] == "https://choque.test" + path
+        assert entries[-1]["anchor"] == f"https://choque.test/01/{GTIN14}"
+        assert "https://gs1.org/voc/pip" in entries[-1]
+        assert farm.codes[1] not in response.get_data(as_text=True)
+        for name in ("all", "linkset"):
+            same = client.get(path, query_string={"linkType": name})
+            assert same.json == response.json
     lot = client.get(f"/01/{GTIN14}/10/CP-2026-11A", headers={"Accept": "application/linkset+json"})
-    (entry,) = lot.json["linkset"]
-    assert entry["https://gs1.org/voc/epcis"][0]["href"].endswith(
+    assert lot.json["linkset"][0]["https://gs1.org/voc/epcis"][0]["href"].endswith(
         f"/api/v1/batches/{farm.batch_id}/epcis"
     )
 
@@ -196,8 +251,10 @@ def test_a_recalled_lot_shows_its_banner_on_the_lot_page(app, client):
             farm.batch_id, reason="Kiểm nghiệm không đạt", actor_id=None, actor_role="manager"
         )
         db.session.commit()
-    text = _text(client.get(f"/01/{GTIN14}/10/CP-2026-11A"))
+    text = _text(client.get(f"/t/01/{GTIN14}/10/CP-2026-11A"))
     assert "LÔ HÀNG ĐÃ BỊ THU HỒI" in text and "Kiểm nghiệm không đạt" in text
+    linkset = client.get(f"/01/{GTIN14}/10/CP-2026-11A", query_string={"linkType": "linkset"})
+    assert "https://gs1.org/voc/recallStatus" in linkset.json["linkset"][0]
 
 
 def test_other_lots_of_the_product_resolve_without_stamps(app, client):
@@ -207,4 +264,115 @@ def test_other_lots_of_the_product_resolve_without_stamps(app, client):
 
         make_batch(db.session.get(Product, farm.product_id), lot_code="CP-2027-01")
         db.session.commit()
-    assert client.get(f"/01/{GTIN14}/10/CP-2027-01").status_code == 200
+    assert client.get(f"/01/{GTIN14}/10/CP-2027-01").status_code == 303
+    assert client.get(f"/t/01/{GTIN14}/10/CP-2027-01").status_code == 200
+
+
+# ----------------------------------------------------------------- one visibility rule
+
+
+@pytest.mark.parametrize("status", ["draft"])
+def test_a_product_that_p_hides_is_hidden_at_every_level_of_the_resolver(app, client, status):
+    farm = _farm(app)
+    serial = _dl_serial(app, farm, 2)
+    with app.app_context():
+        from cooperatives.models import Product
+
+        product = db.session.get(Product, farm.product_id)
+        product.status = status
+        slug = product.slug
+        db.session.commit()
+    assert client.get(f"/p/{slug}").status_code == 404
+    paths = (
+        f"/01/{GTIN14}",
+        f"/01/{GTIN14}/10/CP-2026-11A",
+        f"/01/{GTIN14}/10/CP-2026-11A/21/{serial}",
+        f"/t/01/{GTIN14}/10/CP-2026-11A",
+        f"/t/01/{GTIN14}/10/CP-2026-11A/21/{serial}",
+    )
+    for path in paths:
+        for accept in ("text/html", "application/ld+json", "application/linkset+json"):
+            response = client.get(path, headers={"Accept": accept})
+            assert response.status_code == 404, (path, accept)
+            body = response.get_data(as_text=True)
+            assert "Cam Cao Phong" not in body
+        for link_type in ("linkset", "gs1:pip", "gs1:epcis"):
+            response = client.get(path, query_string={"linkType": link_type})
+            assert response.status_code == 404, (path, link_type)
+    # The stamp's own page by its code shows nothing of the product either: as for a stamp
+    # not yet activated for a lot, in every format, and its PIN confirms nothing.
+    data = client.get(f"/s/{farm.codes[2]}", headers={"Accept": "application/ld+json"}).json
+    assert "name" not in data and "isVariantOf" not in data
+    assert {"propertyID": "stampVerdict", "value": "not_activated"}.items() <= {
+        **data["additionalProperty"][0]
+    }.items()
+    page = _text(client.get(f"/s/{farm.codes[2]}"))
+    assert "Tem chưa được kích hoạt" in page and "Cam Cao Phong" not in page
+    with app.app_context():
+        pin = stamps.stamp_pin(farm.run_id, 2)
+    checked = _text(client.post(f"/s/{farm.codes[2]}/pin", data={"pin": pin}))
+    assert "không xác thực được" in checked and "Cam Cao Phong" not in checked
+
+
+# ------------------------------------------------------------------------- no 500, ever
+
+
+def test_no_input_makes_the_resolver_or_its_pages_fail(app, client):
+    """Seeded random links, compressed data and queries: answers are 2xx/3xx/4xx, never 500."""
+    import random
+
+    farm = _farm(app)
+    serial = _dl_serial(app, farm, 2)
+    rng = random.Random(14)
+    pieces = [
+        GTIN14,
+        GTIN13,
+        "01",
+        "10",
+        "21",
+        "22",
+        "CP-2026-11A",
+        serial,
+        "²²",
+        "%FF",
+        "%2F",
+        "0" * 30,
+        "٣",
+        "",
+        "..",
+        "A" * 21,
+        "%00",
+        "€",
+    ]
+    queries = [
+        {},
+        {"linkType": "gs1:pip"},
+        {"linkType": "²"},
+        {"linkType": "gs1:" + "x" * 300},
+        {"17": "²²²²²²"},
+        {"11": "991399"},
+        {"linkType": "linkset", "foo": "bar"},
+    ]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for _ in range(80):
+        path = "/".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        data = "".join(rng.choice(alphabet) for _ in range(rng.randint(8, 60)))
+        query = rng.choice(queries)
+        for url in (f"/01/{path}", f"/t/01/{path}", f"/{data}", f"/A{data}"):
+            for accept in ("text/html", "application/linkset+json", "application/ld+json"):
+                response = client.get(url, query_string=query, headers={"Accept": accept})
+                assert response.status_code < 500, (url, query, accept)
+        assert client.post(f"/t/01/{path}", data={"pin": "²²²²²²"}).status_code < 500
+
+
+def test_an_archived_products_stamps_keep_working(app, client):
+    """Printed stamps live for years: archiving a product stops selling it, not its stamps."""
+    farm = _farm(app)
+    with app.app_context():
+        from cooperatives.models import Product
+
+        db.session.get(Product, farm.product_id).status = "archived"
+        db.session.commit()
+    assert client.get(f"/01/{GTIN14}/10/CP-2026-11A").status_code in (200, 303)
+    page = _text(client.get(f"/s/{farm.codes[2]}"))
+    assert "Cam Cao Phong" in page and "Tem chưa được kích hoạt" not in page

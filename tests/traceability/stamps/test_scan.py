@@ -190,19 +190,64 @@ def test_new_and_void_stamps_are_counted_too(app, client):
         assert db.session.scalar(select(func.count()).select_from(Scan)) == 2
 
 
-def test_a_stamp_scanned_past_the_threshold_warns_it_may_be_copied(app, client):
+def test_a_burst_from_one_address_never_makes_a_genuine_stamp_say_copied(app, client):
     farm = _activated(app)
     threshold = app.config["SCAN_COPY_WARNING_THRESHOLD"]
+    for _ in range(105):  # the attack of the report: 105 requests in a few seconds
+        client.get(f"/s/{farm.codes[1]}", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     with app.app_context():
         stamp_id = db.session.scalar(select(Stamp.id).where(Stamp.code == farm.codes[1]))
         scanner = ScanContext("203.0.113.0/24", "Chrome")
-        for _ in range(threshold):
+        for _ in range(threshold * 5):  # and more from one network, another day
             with unit_of_work():
                 read_stamp(today=local_today(), via="code", stamp_id=stamp_id, scan=scanner)
-    assert "có thể bị sao chép" not in _text(client.get(f"/s/{farm.codes[2]}"))
-    text = _text(client.get(f"/s/{farm.codes[1]}"))
-    assert f"Đã quét {threshold + 1} lần" in text
-    assert "tem này có thể bị sao chép" in text
+    buyer = _text(client.get(f"/s/{farm.codes[1]}", environ_base={"REMOTE_ADDR": "192.0.2.7"}))
+    assert "Tem chính hãng, đã kích hoạt" in buyer
+    assert "có thể bị sao chép" not in buyer
+    data = client.get(f"/s/{farm.codes[1]}", headers={"Accept": "application/ld+json"}).json
+    warning = [p for p in data["additionalProperty"] if p["propertyID"] == "copyWarning"]
+    assert warning[0]["value"] is False
+
+
+def _sightings(app, code: str, networks: int, days: int, per_day: int = 1) -> None:
+    """Scans of one stamp from `networks` networks on each of `days` recent days."""
+    start = utcnow() - timedelta(days=days)
+    with app.app_context():
+        stamp = db.session.scalar(select(Stamp).where(Stamp.code == code))
+        at = start
+        for day in range(days):
+            for n in range(networks):
+                for _ in range(per_day):
+                    at = start + timedelta(days=day, minutes=n)
+                    db.session.add(
+                        Scan(stamp_id=stamp.id, scanned_at=at, network=f"198.51.{n}.0/24")
+                    )
+        stamp.scan_count = days * networks * per_day
+        stamp.first_scanned_at, stamp.last_scanned_at = start, at
+        db.session.commit()
+
+
+def test_many_independent_sightings_warn_it_may_be_copied(app, client):
+    farm = _activated(app)
+    threshold = app.config["SCAN_COPY_WARNING_THRESHOLD"]
+    # Five networks on five days: 25 sightings past the threshold of 20, within a week.
+    _sightings(app, farm.codes[1], networks=5, days=5)
+    assert threshold < 25
+    assert "tem này có thể bị sao chép" in _text(client.get(f"/s/{farm.codes[1]}"))
+
+
+@pytest.mark.parametrize(
+    "networks,days,per_day",
+    [
+        (3, 10, 3),  # four places with the viewer's, however often, for ten days
+        (5, 1, 30),  # five places, but one burst each on one day: 5 sightings
+        (5, 3, 10),  # 15 sightings in 3 days: not yet past 20
+    ],
+)
+def test_too_little_independent_evidence_does_not_warn(app, client, networks, days, per_day):
+    farm = _activated(app)
+    _sightings(app, farm.codes[1], networks=networks, days=days, per_day=per_day)
+    assert "có thể bị sao chép" not in _text(client.get(f"/s/{farm.codes[1]}"))
 
 
 def test_a_stamp_seen_on_many_networks_over_weeks_warns_too(app, client):

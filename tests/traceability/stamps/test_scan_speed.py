@@ -6,12 +6,13 @@ the answer."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
 
 from cooperatives.models import Producer
-from core.db import db
+from core.db import db, utcnow
 from tests.traceability.stamps.test_stamps_support import make_farm
 from traceability import stamps
 from traceability.lots.recalls import recall_batch
@@ -77,6 +78,14 @@ def test_fast_pages_are_byte_for_byte_a_full_render_in_every_state(app, client, 
 def test_fast_pages_match_a_full_render_for_a_recalled_lot_and_a_copy_warning(app, client):
     app.config["SCAN_COPY_WARNING_THRESHOLD"] = 2
     farm = _farm(app, pin=True, recalled=True)
+    with app.app_context():  # seen from five networks on three days: independent sightings
+        stamp = db.session.scalar(select(Stamp).where(Stamp.code == farm.codes[1]))
+        first = utcnow() - timedelta(days=3)
+        for i in range(5):
+            at = first + timedelta(days=i % 3)
+            db.session.add(Scan(stamp_id=stamp.id, scanned_at=at, network=f"198.51.{i}.0/24"))
+        stamp.scan_count, stamp.first_scanned_at, stamp.last_scanned_at = 5, first, at
+        db.session.commit()
     for _ in range(3):
         client.get(f"/s/{farm.codes[1]}", headers=PHONE)
     for query in ("", "?lang=en"):

@@ -62,7 +62,7 @@ def run_labels(run: StampRun, first: int, last: int) -> Iterator[StampLabel]:
     base = public_url()
     key = pin_key() if run.with_pin else b""
     rows = db.session.execute(
-        select(Stamp.serial, Stamp.code)
+        select(Stamp.serial, Stamp.code, Stamp.dl_serial)
         .where(
             Stamp.run_id == run.id,
             Stamp.serial.between(first, last),
@@ -71,11 +71,11 @@ def run_labels(run: StampRun, first: int, last: int) -> Iterator[StampLabel]:
         .order_by(Stamp.serial)
         .execution_options(yield_per=2_000)
     )
-    for serial, code in rows:
+    for serial, code, dl_serial in rows:
         yield StampLabel(
             serial=serial,
             code=code,
-            url=stamp_url(run, serial, code, base),
+            url=stamp_url(run, serial, code, base, dl_serial),
             pin=stamp_pin(run.id, serial, key) if run.with_pin else None,
         )
 
