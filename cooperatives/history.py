@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -16,6 +17,7 @@ from cooperatives.models import MemberRole
 from core.db import db
 from core.i18n import current_locale
 from core.money import format_vnd
+from core.numbers import parse_int
 
 # action -> sentence fragment filled from the entry's details
 ACTIONS: dict[str, Any] = {
@@ -34,7 +36,7 @@ ACTIONS: dict[str, Any] = {
     "product.status": _l("chuyển sản phẩm %(name)s sang trạng thái %(status)s"),
     "variant.create": _l("thêm quy cách %(label)s cho %(product)s, giá %(price)s"),
     "variant.update": _l("sửa quy cách %(label)s của %(product)s, giá %(price)s"),
-    "image.add": _l("thêm %(count)s ảnh cho %(product)s"),
+    "image.add": None,  # plural: told by _image_add
     "image.update": _l("sửa mô tả ảnh của %(product)s"),
     "image.move": _l("đổi thứ tự ảnh của %(product)s"),
     "image.delete": _l("xoá một ảnh của %(product)s"),
@@ -48,10 +50,19 @@ class _Blank(dict[str, Any]):
 
 
 def describe_action(action: str, details: dict[str, Any], fallback: str = "") -> str:
-    template = ACTIONS.get(action)
-    if template is None:
+    if action not in ACTIONS:
         return fallback or action
     values = _Blank(details or {})
+    if action == "image.add":
+        count = parse_int(values.get("count"))
+        return ngettext(
+            "thêm %(count)s ảnh cho %(product)s",
+            "thêm %(count)s ảnh cho %(product)s",
+            count if count is not None else 2,
+            count=count if count is not None else "…",
+            product=values["product"],
+        )
+    template = ACTIONS[action]
     if "role" in values:
         values["role"] = str(ROLE_LABELS.get(values["role"], values["role"]))
     if "status" in values:

@@ -4,9 +4,10 @@
   "use strict";
   var form = document.querySelector("form[data-ocop-score]");
   if (!form) { return; }
-  var out = form.querySelector("output[data-template]");
+  var out = form.querySelector("output[data-template-one]");
   if (!out) { return; }
-  var template = out.getAttribute("data-template");
+  // Singular and plural forms come from the template (ngettext), chosen by the star count.
+  var templates = { one: out.getAttribute("data-template-one"), other: out.getAttribute("data-template-other") };
   var maxima = { score_a: +form.getAttribute("data-max-a"), score_b: +form.getAttribute("data-max-b"),
                  score_c: +form.getAttribute("data-max-c") };
 
@@ -28,8 +29,10 @@
     if (parts.some(isNaN)) { out.textContent = ""; return; }
     var hundredths = Math.round(parts[0] * 100) + Math.round(parts[1] * 100) + Math.round(parts[2] * 100);
     var total = hundredths / 100;
+    var count = stars(total);
+    var template = count === 1 ? templates.one : templates.other;
     out.textContent = template.replace("{total}", String(total).replace(".", ","))
-                              .replace("{stars}", String(stars(total)));
+                              .replace("{stars}", String(count));
   }
   form.addEventListener("input", update);
   update();
