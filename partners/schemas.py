@@ -1,0 +1,83 @@
+"""marshmallow schemas of the partner API: `…In` rejects unknown fields, `…Out` documents the
+feed records (the feed streams them; these describe them in /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class FeedQueryIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    cursor = fields.String(validate=validate.Length(max=40))
+    limit = fields.String(validate=validate.Length(max=7))
+    updated_since = fields.String(validate=validate.Length(max=40))
+
+
+class FullFeedQueryIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class PlaceRefOut(Schema):
+    code = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class FeedProducerOut(Schema):
+    name = fields.String(required=True)
+    url = fields.String(required=True)
+
+
+class FeedOcopOut(Schema):
+    """OCOP stars, only while the certificate is valid."""
+
+    stars = fields.Integer(required=True)
+    certificate_number = fields.String(required=True)
+    valid_until = fields.Date(required=True)
+
+
+class FeedVariantOut(Schema):
+    id = fields.Integer(required=True)
+    sku = fields.String(required=True)
+    label = fields.String(required=True)
+    price_vnd = fields.Integer(required=True, metadata={"description": "price in đồng"})
+    weight_grams = fields.Integer(allow_none=True)
+    available_units = fields.Integer(required=True)
+    availability = fields.String(
+        required=True,
+        metadata={"openapi": {"type": "string", "enum": ["in_stock", "out_of_stock"]}},
+    )
+
+
+class FeedProductOut(Schema):
+    """A product in a partner's feed; with `removed: true` only `id` is present (a tombstone)."""
+
+    id = fields.Integer(required=True)
+    removed = fields.Boolean(required=True)
+    slug = fields.String()
+    title = fields.String()
+    title_en = fields.String(allow_none=True)
+    description = fields.String()
+    url = fields.String()
+    images = fields.List(fields.String())
+    category_code = fields.String(allow_none=True)
+    gtin = fields.String(allow_none=True, metadata={"description": "GTIN-14, only where real"})
+    producer = fields.Nested(FeedProducerOut)
+    province = fields.Nested(PlaceRefOut, allow_none=True)
+    commune = fields.Nested(PlaceRefOut, allow_none=True)
+    ocop = fields.Nested(FeedOcopOut, allow_none=True)
+    lot_code = fields.String(allow_none=True)
+    trace_url = fields.String(allow_none=True)
+    availability = fields.String()
+    variants = fields.List(fields.Nested(FeedVariantOut))
+    updated_at = fields.DateTime()
+
+
+class FeedPageOut(Schema):
+    items = fields.List(fields.Nested(FeedProductOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+SCHEMAS = (FeedPageOut, FeedProductOut)
