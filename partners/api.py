@@ -10,7 +10,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, g, request, stream_with_context
 from flask_babel import lazy_gettext as _l
@@ -51,19 +51,43 @@ def _check_query(schema) -> dict:
         ) from None
 
 
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)?$"
+)
+
+
 def _parse_since(text: str | None) -> datetime | None:
+    """An RFC 3339 date-time (`Z` or an offset; none: UTC), clamped to years 1900–2999."""
     if text is None:
         return None
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        value = None
-    if value is None or not 2000 <= value.year <= 2999:
+    match = _RFC3339.match(text.strip())
+    value = None
+    if match:
+        year, month, day, hour, minute, second, fraction, zone = match.groups()
+        offset = timedelta(0)
+        if zone and zone not in "Zz":
+            sign = -1 if zone[0] == "-" else 1
+            offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        try:
+            value = (
+                datetime(
+                    min(max(int(year), 1900), 2999),
+                    int(month),
+                    int(day),
+                    int(hour),
+                    int(minute),
+                    min(int(second), 59),  # a leap second
+                    int((fraction or "0")[:6].ljust(6, "0")),
+                    tzinfo=UTC,
+                )
+                - offset
+            )
+        except ValueError:
+            value = None
+    if value is None:
         message = _l("updated_since cần là thời điểm ISO 8601, ví dụ 2026-01-31T08:00:00Z.")
         raise Invalid(message, fields={"updated_since": message})
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return value
 
 
 def _gzip(chunks: Iterable[str]) -> Iterator[bytes]:

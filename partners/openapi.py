@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.openapi import json_response
+from partners.feeds import CURSOR_PATTERN
 from partners.schemas import SCHEMAS, FeedPageOut  # noqa: F401
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -37,7 +38,8 @@ PATHS = {
                     "name": "cursor",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "string", "maxLength": 40},
+                    "schema": {"type": "string", "pattern": CURSOR_PATTERN},
+                    "description": "next_cursor of the previous page",
                 },
                 {
                     "name": "limit",

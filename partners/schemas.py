@@ -10,9 +10,9 @@ class FeedQueryIn(Schema):
     class Meta:
         unknown = RAISE
 
-    cursor = fields.String(validate=validate.Length(max=40))
+    cursor = fields.String(validate=validate.Length(max=20))
     limit = fields.String(validate=validate.Length(max=7))
-    updated_since = fields.String(validate=validate.Length(max=40))
+    updated_since = fields.String(validate=validate.Length(max=64))
 
 
 class FullFeedQueryIn(Schema):

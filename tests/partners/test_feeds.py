@@ -105,12 +105,14 @@ def test_cursor_pagination_walks_the_whole_feed_once(client, partner, catalogue)
     "query",
     [
         "?cursor=%%%",
-        "?cursor=bm9wZQ",
+        "?cursor=p0",
+        "?cursor=p99999999999",
         "?cursor=" + "A" * 41,
         "?limit=0",
         "?limit=abc",
         "?limit=١٢",
         "?updated_since=yesterday",
+        "?updated_since=2026-02-30T00:00:00Z",
         "?unknown=1",
     ],
 )
