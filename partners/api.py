@@ -313,3 +313,51 @@ def products_csv():
         yield out.getvalue()
 
     return _feed_response("csv", "text/csv", body, partner_id)
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_"] = " ".join(messages)
+    else:
+        flat[prefix or "_"] = str(messages)
+    return flat
+
+
+@bp.post("/orders")
+@require_api_key("orders:write")
+def create_order():
+    from partners import orders
+    from partners.schemas import OrderIn, PartnerOrderOut
+    from partners.services import get_partner
+
+    partner = get_partner(_partner_id())
+    key = orders.check_idempotency_key(request.headers.get("Idempotency-Key"))
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise Invalid(_l("Thân yêu cầu cần là một đối tượng JSON."))
+    try:
+        data = OrderIn().load(payload)
+    except ValidationError as error:
+        fields = _flatten(error.messages)
+        raise Invalid(
+            _l("Đơn hàng chưa hợp lệ: %(names)s", names=", ".join(sorted(fields))[:300]),
+            fields=fields,
+        ) from None
+    order, created = orders.place_partner_order(partner, key, data)
+    body = PartnerOrderOut().dump(orders.describe(order))
+    return body, 201 if created else 200, {"Location": f"/api/v1/orders/{order.ref}"}
+
+
+@bp.get("/orders/<ref>")
+@require_api_key("orders:write")
+def read_order(ref: str):
+    from partners import orders
+    from partners.schemas import PartnerOrderOut
+    from partners.services import get_partner
+
+    partner = get_partner(_partner_id())
+    return PartnerOrderOut().dump(orders.describe(orders.order_of(partner, ref)))

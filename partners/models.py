@@ -69,3 +69,19 @@ class FeedChange(db.Model):
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(24))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PartnerOrder(db.Model):
+    """An order a partner placed, under its Idempotency-Key (same key and body: the same order)."""
+
+    __tablename__ = "partner_order"
+    __table_args__ = (UniqueConstraint("partner_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("shop_order.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -80,4 +80,64 @@ class FeedPageOut(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
-SCHEMAS = (FeedPageOut, FeedProductOut)
+class OrderLineIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    variant_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1000))
+    expected_price_vnd = fields.Integer(strict=True, validate=validate.Range(0, 10**12))
+
+
+class OrderContactIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(max=120))
+    phone = fields.String(required=True, validate=validate.Length(max=20))
+    email = fields.String(validate=validate.Length(max=254))
+    province_code = fields.Integer(required=True, strict=True, validate=validate.Range(1, 999))
+    ward_code = fields.Integer(required=True, strict=True, validate=validate.Range(1, 999999))
+    street = fields.String(required=True, validate=validate.Length(max=200))
+    note = fields.String(validate=validate.Length(max=1000))
+
+
+class OrderIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    lines = fields.List(
+        fields.Nested(OrderLineIn), required=True, validate=validate.Length(min=1, max=50)
+    )
+    contact = fields.Nested(OrderContactIn, required=True)
+    payment_method = fields.String(validate=validate.OneOf(["cod"]))
+
+
+class OrderPartOut(Schema):
+    producer_name = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class OrderLineOut(Schema):
+    variant_id = fields.Integer(allow_none=True)
+    sku = fields.String(required=True)
+    product_name = fields.String(required=True)
+    quantity = fields.Integer(required=True)
+    unit_price_vnd = fields.Integer(required=True)
+    line_total_vnd = fields.Integer(required=True)
+
+
+class PartnerOrderOut(Schema):
+    """An order a partner placed; parts are the producers' sub-orders with their status."""
+
+    ref = fields.String(required=True)
+    payment_method = fields.String(required=True)
+    subtotal_vnd = fields.Integer(required=True)
+    shipping_vnd = fields.Integer(required=True)
+    total_vnd = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    parts = fields.List(fields.Nested(OrderPartOut), required=True)
+    lines = fields.List(fields.Nested(OrderLineOut), required=True)
+
+
+SCHEMAS = (FeedPageOut, FeedProductOut, PartnerOrderOut)

@@ -1,4 +1,4 @@
-"""Partners: partner accounts and their keys, producers' opt-ins, the feed change log; API keys
+"""Partners: partner accounts and their keys, producers' opt-ins, the feed change log, partner orders by Idempotency-Key; API keys
 gain an expiry (rotation with overlap) and a per-key rate limit.
 
 Revision ID: partners
@@ -97,9 +97,32 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_feed_change")),
     )
     op.create_index("ix_partner_feed_change_at", "partner_feed_change", ["changed_at"])
+    op.create_table(
+        "partner_order",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
+        sa.Column("body_hash", sa.String(length=64), nullable=False),
+        sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["shop_order.id"], name=op.f("fk_partner_order_order_id_shop_order"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partner.id"], name=op.f("fk_partner_order_partner_id_partner"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_order")),
+        sa.UniqueConstraint("order_id", name=op.f("uq_partner_order_order_id")),
+        sa.UniqueConstraint(
+            "partner_id", "idempotency_key", name=op.f("uq_partner_order_partner_id_idempotency_key")
+        ),
+    )
 
 
 def downgrade():
+    op.drop_table("partner_order")
     op.drop_index("ix_partner_feed_change_at", table_name="partner_feed_change")
     op.drop_table("partner_feed_change")
     op.drop_index(op.f("ix_partner_opt_in_partner_id"), table_name="partner_opt_in")

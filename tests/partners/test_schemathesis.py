@@ -1,4 +1,4 @@
-"""schemathesis against the feed operations of /api/v1/openapi.json (bounded examples): no 500,
+"""schemathesis against the partner operations of /api/v1/openapi.json (bounded examples): no 500,
 no response that breaks the document. Run with a valid key (the auth checks are the other
 tests'), identity encoding (the WSGI transport does not decode gzip as HTTP clients do)."""
 
@@ -12,7 +12,7 @@ from partners import services
 
 def test_feeds(app):
     with app.app_context():
-        _p, _k, plain = services.create_partner("ST", "feeds:read")
+        _p, _k, plain = services.create_partner("ST", "feeds:read orders:write")
         db.session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures = []
@@ -27,7 +27,11 @@ def test_feeds(app):
         @settings(max_examples=40, suppress_health_check=list(HealthCheck), deadline=None)
         def run(case):
             response = case.call(
-                headers={"Authorization": "Bearer " + plain, "Accept-Encoding": "identity"}
+                headers={
+                    **(case.headers or {}),
+                    "Authorization": "Bearer " + plain,
+                    "Accept-Encoding": "identity",
+                }
             )
             if response.status_code >= 500:
                 failures.append((case.query, response.text[:300]))
