@@ -111,3 +111,20 @@ def producer_partners(producer_id: int):
         partners=services.active_partners(),
         chosen=services.opted_in_partner_ids(acting.producer.id),
     )
+
+
+@bp.get("/manage/<int:producer_id>/partners/products.<any(xlsx, csv):kind>")
+def producer_spreadsheet(producer_id: int, kind: str):
+    from flask import Response, stream_with_context
+
+    from partners import spreadsheet
+
+    acting = current_acting(producer_id)
+    name = f"san-pham-{acting.producer.slug}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', **NO_STORE}
+    if kind == "csv":
+        body = stream_with_context(spreadsheet.as_csv(acting.producer.id))
+        return Response(body, mimetype="text/csv", headers=headers)
+    data = spreadsheet.as_xlsx(acting.producer.id)
+    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(data, mimetype=mimetype, headers=headers)

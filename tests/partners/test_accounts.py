@@ -156,3 +156,38 @@ def test_producer_manager_opts_in_and_out_and_others_cannot(app, client, partner
     assert client.get(f"/manage/{other.id}/partners").status_code == 404
     client.post(f"/manage/{other.id}/partners", data={"partner_id": str(partner_id)})
     assert services.opted_in_partner_ids(other.id) == set()
+
+
+def test_producer_downloads_its_own_bulk_upload_spreadsheet(app, client, ctx):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from tests.factories import make_certificate
+
+    manager = make_user(name="Bà Lan")
+    producer = make_producer(manager=manager)
+    product = make_product(producer, name="=Bưởi", gtin="08930000000012", variants=2)
+    make_certificate(product, total="80")
+    other = make_producer(manager=make_user(name="Người khác"))
+    make_product(other, name="Của người khác")
+    db.session.commit()
+    login(client, manager.id)
+
+    xlsx = client.get(f"/manage/{producer.id}/partners/products.xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    assert len(data) == 2
+    row = dict(zip(header, data[0], strict=True))
+    assert row["Tên sản phẩm"] == "'=Bưởi"  # never run as a formula
+    assert row["Sao OCOP"] == 4 and row["GTIN"] == "08930000000012"
+    assert row["Tỉnh/thành"] and row["Xã/phường"]
+
+    text = client.get(f"/manage/{producer.id}/partners/products.csv").get_data(as_text=True)
+    records = list(csv.DictReader(io.StringIO(text)))
+    assert len(records) == 2 and "Của người khác" not in text
+
+    assert client.get(f"/manage/{other.id}/partners/products.xlsx").status_code == 404
