@@ -54,7 +54,7 @@ def main() -> int:
             engine.dispose()
 
 
-def run(url: str, tmp: str, args) -> int:
+def run(url: str, tmp: str, args) -> int:  # noqa: PLR0915  (one linear script)
     from sqlalchemy import select
 
     from cooperatives.models import Producer, Product, Variant

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, union
-from sqlalchemy.orm import joinedload, selectinload
 
-from cooperatives.models import Product, ProductStatus, Variant
+from cooperatives.models import Producer, Product, ProductImage, ProductStatus, Variant
 from cooperatives.ocop.certificates import valid_certificates
 from core import places
 from core.db import db, utcnow
@@ -147,7 +147,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def describe(products: list[Product], today: date) -> list[dict[str, Any]]:
+def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
     """The feed record of each product (batched: a handful of queries per page)."""
     ids = [p.id for p in products]
     certificates = valid_certificates(ids, today)
@@ -223,6 +223,63 @@ def describe(products: list[Product], today: date) -> list[dict[str, Any]]:
     return result
 
 
+def load(product_ids: Iterable[int]) -> list[Any]:
+    """Products with producer, active variants and images as plain rows (three Core queries:
+    no ORM identity map, so a page costs what its rows cost)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return []
+    p, r = Product.__table__.c, Producer.__table__.c
+    products = {
+        row.id: SimpleNamespace(
+            **row._mapping,
+            producer=SimpleNamespace(
+                name=row.producer_name,
+                slug=row.producer_slug,
+                province_code=row.province_code,
+                ward_code=row.ward_code,
+            ),
+            variants=[],
+            images=[],
+        )
+        for row in db.session.execute(
+            select(
+                p.id,
+                p.slug,
+                p.name_vi,
+                p.name_en,
+                p.description_vi,
+                p.category_code,
+                p.gtin,
+                p.status,
+                p.updated_at,
+                r.name.label("producer_name"),
+                r.slug.label("producer_slug"),
+                r.province_code,
+                r.ward_code,
+            )
+            .join(Producer.__table__, r.id == p.producer_id)
+            .where(p.id.in_(ids))
+            .order_by(p.id)
+        )
+    }
+    v = Variant.__table__.c
+    for row in db.session.execute(
+        select(v.id, v.product_id, v.sku, v.label, v.price_vnd, v.weight_grams, v.active)
+        .where(v.product_id.in_(ids))
+        .order_by(v.product_id, v.position, v.id)
+    ):
+        products[row.product_id].variants.append(row)
+    i = ProductImage.__table__.c
+    for row in db.session.execute(
+        select(i.product_id, i.key)
+        .where(i.product_id.in_(ids))
+        .order_by(i.product_id, i.position, i.id)
+    ):
+        products[row.product_id].images.append(row)
+    return list(products.values())
+
+
 def entries(
     partner_id: int, *, since: datetime | None = None, after: int = 0, limit: int = MAX_LIMIT
 ) -> Iterator[dict[str, Any]]:
@@ -230,19 +287,7 @@ def entries(
     today = local_today()
     for ids in id_pages(partner_id, since=since, after=after, limit=limit):
         live = set(db.session.scalars(visible_ids(partner_id).where(Product.id.in_(ids))))
-        products = list(
-            db.session.scalars(
-                select(Product)
-                .where(Product.id.in_(live))
-                .options(
-                    joinedload(Product.producer),
-                    selectinload(Product.variants),
-                    selectinload(Product.images),
-                )
-                .order_by(Product.id)
-            )
-        )
-        described = {record["id"]: record for record in describe(products, today)}
+        described = {record["id"]: record for record in describe(load(live), today)}
         for product_id in ids:
             yield described.get(product_id) or {"id": product_id, "removed": True}
 

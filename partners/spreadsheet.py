@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from cooperatives.models import Product, ProductStatus
 from core.db import db
 from core.i18n import local_today
-from partners.feeds import PAGE, describe
+from partners.feeds import PAGE, describe, load
 
 COLUMNS = (
     "SKU",
@@ -45,23 +44,19 @@ def rows(producer_id: int) -> Iterator[list[Any]]:
     today = local_today()
     last = 0
     while True:
-        products = list(
+        ids = list(
             db.session.scalars(
-                select(Product)
+                select(Product.id)
                 .where(
                     Product.producer_id == producer_id,
                     Product.status != ProductStatus.ARCHIVED.value,
                     Product.id > last,
                 )
-                .options(
-                    joinedload(Product.producer),
-                    selectinload(Product.variants),
-                    selectinload(Product.images),
-                )
                 .order_by(Product.id)
                 .limit(PAGE)
             )
         )
+        products = load(ids)
         if not products:
             return
         status = {p.id: p.status for p in products}
