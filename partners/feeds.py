@@ -94,17 +94,14 @@ def id_pages(
     partner_id: int, *, since: datetime | None = None, after: int = 0, limit: int = MAX_LIMIT
 ) -> Iterator[list[int]]:
     """Ids in order, PAGE at a time, at most `limit` in all."""
-    candidates = _candidates(partner_id, since)
+    candidates = _candidates(partner_id, since) if since is not None else None
     last, left = after, limit
     while left > 0:
-        ids = list(
-            db.session.scalars(
-                select(candidates.c.id)
-                .where(candidates.c.id > last)
-                .order_by(candidates.c.id)
-                .limit(min(PAGE, left))
-            )
-        )
+        if candidates is None:  # the full feed: a keyset walk along the product key
+            query = visible_ids(partner_id).where(Product.id > last).order_by(Product.id)
+        else:
+            query = select(candidates.c.id).where(candidates.c.id > last).order_by(candidates.c.id)
+        ids = list(db.session.scalars(query.limit(min(PAGE, left))))
         if not ids:
             return
         yield ids
