@@ -309,6 +309,7 @@ def state(partner_id: int, kind: str, query: str) -> tuple[str, datetime | None]
             func.count(),
             func.coalesce(func.sum(StockLot.on_hand), 0),
             func.coalesce(func.sum(StockLot.allocated), 0),
+            func.count().filter(StockLot.blocked.is_(True)),  # a recall blocks its stock
         )
     ).one()
     held = db.session.execute(
