@@ -18,13 +18,15 @@ from typing import Any, TypeVar
 
 from flask import g, request
 from flask_babel import lazy_gettext as _l
+from limits import parse as parse_limit
 from sqlalchemy import or_, select, update
 
 from accounts import audit
 from accounts.identifiers import printable
 from accounts.models import ApiKey
 from core.db import db, unit_of_work, utcnow
-from core.errors import Conflict, DomainError, Invalid, NotFound, problem
+from core.errors import Conflict, DomainError, Invalid, NotFound, RateLimited, problem
+from core.security import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,6 +38,9 @@ _SECRET_ALPHABET = string.ascii_letters + string.digits
 _KEY = re.compile(rf"^{KEY_PREFIX}_([a-z0-9]{{{PREFIX_LENGTH}}})_([A-Za-z0-9]{{{SECRET_LENGTH}}})$")
 _SCOPE = re.compile(r"^[a-z][a-z0-9_-]{0,30}(?::[a-z][a-z0-9_-]{0,30})?$")
 LAST_USED_PRECISION = timedelta(minutes=1)
+DEFAULT_RATE_LIMIT = "600/minute"
+MAX_OVERLAP = timedelta(days=90)
+_RATE = re.compile(r"^[1-9][0-9]{0,6}/(second|minute|hour|day)$")
 
 # Scopes that higher packages offer (register_scope in their init_app); shown as a hint to admins.
 KNOWN_SCOPES: dict[str, Any] = {}
@@ -85,29 +90,56 @@ def clean_scopes(scopes: Iterable[str] | str) -> list[str]:
     return result
 
 
+def clean_rate_limit(value: str | None) -> str | None:
+    """A per-key limit such as `600/minute`, or None for the default."""
+    value = (value or "").strip().lower().replace(" per ", "/")
+    if not value:
+        return None
+    if not _RATE.match(value):
+        message = _l("Giới hạn không hợp lệ. Ví dụ: 600/minute")
+        raise Invalid(message, fields={"rate_limit": message})
+    return value
+
+
 def create_api_key(
     name: str,
     scopes: Iterable[str] | str,
     *,
     owner_id: int | None = None,
     actor_id: int | None = None,
+    rate_limit: str | None = None,
+    plain: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns (row, plain key). The plain key is never stored or shown again."""
+    """Create a key; returns (row, plain key). The plain key is never stored or shown again.
+    `plain` is for published demo keys only (`make run` prints one); real keys are random."""
     name = printable(name)
     if not name or len(name) > 120:
         message = _l("Tên đối tác cần từ 1 đến 120 ký tự.")
         raise Invalid(message, fields={"name": message})
     scope_list = clean_scopes(scopes)
+    rate_limit = clean_rate_limit(rate_limit)
+    fixed = _KEY.match(plain) if plain else None
+    if plain and fixed is None:
+        raise ValueError("malformed fixed key")
     for _attempt in range(5):
+        if fixed is not None:
+            prefix = fixed.group(1)
+            break
         prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
         if db.session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is None:
             break
     else:  # pragma: no cover - 36^8 prefixes
         raise Conflict()
-    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
-    plain = f"{KEY_PREFIX}_{prefix}_{secret}"
+    if plain is None:
+        secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
+        plain = f"{KEY_PREFIX}_{prefix}_{secret}"
     key = ApiKey(
-        name=name, prefix=prefix, key_hash=_digest(plain), scopes=scope_list, owner_id=owner_id
+        name=name,
+        prefix=prefix,
+        key_hash=_digest(plain),
+        scopes=scope_list,
+        owner_id=owner_id,
+        rate_limit=rate_limit,
     )
     db.session.add(key)
     db.session.flush()
@@ -139,6 +171,38 @@ def revoke_api_key(key_id: int, *, actor_id: int | None = None) -> ApiKey:
     return key
 
 
+def rotate_api_key(
+    key_id: int, *, overlap: timedelta = timedelta(days=7), actor_id: int | None = None
+) -> tuple[ApiKey, str]:
+    """A new key with the same name, scopes and limit; the old one keeps working for `overlap`
+    (so the partner can deploy the new one), then stops. Returns (new row, plain key)."""
+    old = db.session.get(ApiKey, key_id)
+    if old is None:
+        raise NotFound()
+    if not is_live(old):
+        raise Conflict(_l("Khoá này đã bị thu hồi hoặc hết hạn, không thể xoay vòng."))
+    overlap = max(timedelta(0), min(overlap, MAX_OVERLAP))
+    new, plain = create_api_key(
+        old.name, old.scopes, owner_id=old.owner_id, actor_id=actor_id, rate_limit=old.rate_limit
+    )
+    ends = utcnow() + overlap
+    if old.expires_at is None or old.expires_at > ends:
+        old.expires_at = ends
+    audit.record(
+        actor_id,
+        "api_key_rotated",
+        subject_type="api_key",
+        subject_id=old.id,
+        summary=f"Xoay vòng khoá API {old.prefix} → {new.prefix}",
+        details={"old": old.prefix, "new": new.prefix, "overlap_seconds": overlap.total_seconds()},
+    )
+    return new, plain
+
+
+def is_live(key: ApiKey) -> bool:
+    return key.revoked_at is None and (key.expires_at is None or key.expires_at > utcnow())
+
+
 def list_api_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
 
@@ -158,7 +222,20 @@ def authenticate_api_key(authorization: str | None) -> ApiKey:
         raise ApiKeyRejected()
     if key.revoked_at is not None:
         raise ApiKeyRejected(_l("Khoá API này đã bị thu hồi."))
+    if key.expires_at is not None and key.expires_at <= utcnow():
+        raise ApiKeyRejected(_l("Khoá API này đã hết hạn sau khi xoay vòng; hãy dùng khoá mới."))
     return key
+
+
+def hit_rate_limit(key: ApiKey) -> bool:
+    """Count one request against the key's own limit (shared storage: Redis when REDIS_URL is
+    set). False when the key is over its limit."""
+    from flask import current_app
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    item = parse_limit(key.rate_limit or DEFAULT_RATE_LIMIT)
+    return limiter.limiter.hit(item, "api_key", key.prefix)
 
 
 def touch_last_used(key: ApiKey) -> bool:
@@ -205,6 +282,10 @@ def require_api_key(scope: str) -> Callable[[F], F]:
                 return _problem(error)
             if scope not in (key.scopes or []):
                 return _problem(ScopeMissing())
+            if not hit_rate_limit(key):
+                response = _problem(RateLimited(_l("Khoá API này đã vượt giới hạn số yêu cầu.")))
+                response.headers["Retry-After"] = "60"
+                return response
             with unit_of_work():
                 touch_last_used(key)
                 g.api_key = key

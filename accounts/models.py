@@ -120,6 +120,10 @@ class ApiKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Rotation: the old key keeps working until expires_at (an overlap), then stops.
+    expires_at: Mapped[datetime | None]
+    # Requests allowed per key, a `limits` string such as "600/minute"; None: the default.
+    rate_limit: Mapped[str | None] = mapped_column(String(40))
 
 
 class AuditEntry(db.Model):

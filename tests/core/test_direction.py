@@ -40,5 +40,6 @@ def test_packages_fill_the_slots_of_the_pages_below_them(app):
         "stamps.runs",
         "fulfilment.orders",
         "fulfilment.stock",
+        "partners.producer_partners",
     ]
     assert anonymous == ["cart.show", "accounts.login"]

@@ -1,0 +1,175 @@
+"""Partner feeds at scale: the full JSON feed (one request, limit=N), the Google XML feed and a
+304 on an unchanged feed, against a raw dump of the same product columns to JSON in the same
+run; time and Python heap peak (tracemalloc, a separate pass) of each.
+
+    .venv/bin/python bench/bench_partner_feeds.py [--products 100000] [--db sqlite|postgresql]
+
+In-process (Flask test client streaming the body chunk by chunk); its own database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--producers", type=int, default=1000)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+
+    from sqlalchemy import create_engine, text
+
+    tmp = tempfile.mkdtemp(prefix="partner-bench-")
+    admin_url = os.environ.get(
+        "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"partner_bench_{uuid.uuid4().hex[:8]}"
+    if args.db == "sqlite":
+        url = f"sqlite:///{tmp}/bench.sqlite"
+    else:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        url = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        return run(url, tmp, args)
+    finally:
+        if args.db == "postgresql":
+            engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+
+
+def run(url: str, tmp: str, args) -> int:  # noqa: PLR0915  (one linear script)
+    from sqlalchemy import select
+
+    from cooperatives.models import Producer, Product, Variant
+    from core.db import db
+    from wsgi import create_app
+
+    app = create_app(
+        {
+            "APP_ENV": "testing",
+            "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-bench",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "MEDIA_ROOT": f"{tmp}/media",
+            "PUBLIC_BASE_URL": "https://choque.test",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    runner = app.test_cli_runner()
+    with app.app_context():
+        db.create_all()
+        from cooperatives.reference import load_ocop_categories
+
+        load_ocop_categories()
+        db.session.commit()
+    started = time.perf_counter()
+    out = runner.invoke(
+        args=["bench-data", "--producers", str(args.producers), "--products", str(args.products)]
+    )
+    print(out.output.strip(), f"({time.perf_counter() - started:.0f} s)", flush=True)
+    with app.app_context():
+        from partners import services
+        from partners.models import PartnerOptIn
+
+        partner, _key, plain = services.create_partner("Bench", "feeds:read")
+        db.session.execute(
+            PartnerOptIn.__table__.insert().from_select(
+                ["producer_id", "partner_id", "created_at"],
+                select(Producer.id, db.literal(partner.id), db.func.now()),
+            )
+        )
+        db.session.commit()
+        published = db.session.scalar(
+            select(db.func.count()).select_from(Product).where(Product.status == "published")
+        )
+    headers = {"Authorization": f"Bearer {plain}"}
+    client = app.test_client()
+
+    def raw_dump() -> int:
+        with app.app_context():
+            size = 0
+            rows = db.session.execute(
+                select(
+                    Product.id,
+                    Product.slug,
+                    Product.name_vi,
+                    Product.description_vi,
+                    Product.gtin,
+                    Product.updated_at,
+                    Variant.id,
+                    Variant.sku,
+                    Variant.label,
+                    Variant.price_vnd,
+                )
+                .join(Variant, Variant.product_id == Product.id)
+                .where(Product.status == "published")
+                .order_by(Product.id)
+                .execution_options(yield_per=1000)
+            )
+            for row in rows:
+                size += len(json.dumps([str(v) for v in row], ensure_ascii=False))
+            return size
+
+    def fetch(path: str, **extra) -> tuple[int, int]:
+        response = client.get(path, headers={**headers, **extra}, buffered=False)
+        size = sum(len(chunk) for chunk in response.response)
+        response.close()
+        return response.status_code, size
+
+    full = f"/api/v1/feeds/products?limit={args.products}"
+    cases = {
+        "raw dump (same columns → JSON)": raw_dump,
+        "JSON feed, full": lambda: fetch(full),
+        "Google XML feed": lambda: fetch("/api/v1/feeds/products.xml"),
+    }
+    results = {}
+    for label, call in cases.items():
+        started = time.perf_counter()
+        outcome = call()
+        seconds = time.perf_counter() - started
+        tracemalloc.start()
+        call()
+        _now, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        results[label] = (seconds, peak / 2**20, outcome)
+        print(f"{label}: {seconds:.2f} s, heap peak {peak / 2**20:.1f} MB, {outcome}", flush=True)
+    etag = client.get(full, headers=headers).headers["ETag"]
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        status, _size = fetch(full, **{"If-None-Match": etag})
+        timings.append(time.perf_counter() - started)
+        assert status == 304
+    trivial = []
+    for _ in range(20):
+        started = time.perf_counter()
+        client.get("/healthz")
+        trivial.append(time.perf_counter() - started)
+    median = sorted(timings)[10] * 1000
+    base = sorted(trivial)[10] * 1000
+    raw = results["raw dump (same columns → JSON)"][0]
+    print(f"published products: {published:,}")
+    print(f"JSON feed / raw dump: {results['JSON feed, full'][0] / raw:.2f}×")
+    print(f"XML feed / raw dump: {results['Google XML feed'][0] / raw:.2f}×")
+    print(f"304 median {median:.1f} ms vs /healthz {base:.1f} ms ({median / base:.1f}×)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

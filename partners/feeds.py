@@ -1,0 +1,335 @@
+"""What a partner's feeds list: published products of producers that opted in to the partner,
+read in pages of PAGE ids (keyset) so memory stays flat however large the catalogue.
+
+`updated_since` lists what changed since then: products still listed as items, products that
+left the partner's feed (unpublished, archived, opt-in withdrawn) as tombstones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select, union
+
+from cooperatives.models import Producer, Product, ProductImage, ProductStatus, Variant
+from cooperatives.ocop.certificates import valid_certificates
+from core import places
+from core.db import db, utcnow
+from core.errors import Invalid
+from core.gs1 import digital_link
+from core.i18n import local_today
+from core.numbers import parse_int
+from core.urls import public_url
+from partners.models import FeedChange, PartnerOptIn
+from shop.inventory.models import Reservation, StockLot
+from shop.inventory.services import available_units
+from traceability.lots.selling import lot_facts
+
+PAGE = 500
+MAX_LIMIT = 100_000
+DEFAULT_LIMIT = 1000
+PLACEHOLDER_IMAGE = "/static/img/product-placeholder.png"
+CURSOR_PATTERN = r"^p[1-9][0-9]{0,8}$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+def bad_cursor() -> Invalid:
+    message = _l("Con trỏ phân trang không hợp lệ: dùng đúng giá trị next_cursor đã nhận.")
+    return Invalid(message, fields={"cursor": message})
+
+
+def encode_cursor(product_id: int) -> str:
+    """Opaque to partners (documented by its pattern, so any value the pattern allows works)."""
+    return f"p{product_id}"
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    if not _CURSOR.match(cursor):
+        raise bad_cursor()
+    value = parse_int(cursor[1:], minimum=1)
+    if value is None:
+        raise bad_cursor()
+    return value
+
+
+def visible_ids(partner_id: int):
+    """Products the partner may list now (a select of Product.id). A correlated EXISTS, so a
+    keyset walk goes along the product key instead of sorting every listed product per page."""
+    opted_in = (
+        select(PartnerOptIn.id)
+        .where(
+            PartnerOptIn.producer_id == Product.producer_id,
+            PartnerOptIn.partner_id == partner_id,
+            PartnerOptIn.withdrawn_at.is_(None),
+        )
+        .exists()
+    )
+    return select(Product.id).where(Product.status == ProductStatus.PUBLISHED.value, opted_in)
+
+
+def _candidates(partner_id: int, since: datetime | None):
+    if since is None:
+        return visible_ids(partner_id).subquery()
+    changed = visible_ids(partner_id).where(
+        or_(Product.updated_at >= since, Product.published_at >= since)
+    )
+    logged = select(FeedChange.product_id.label("id")).where(
+        FeedChange.changed_at >= since,
+        or_(FeedChange.partner_id.is_(None), FeedChange.partner_id == partner_id),
+    )
+    return union(changed, logged).subquery()
+
+
+def id_pages(
+    partner_id: int, *, since: datetime | None = None, after: int = 0, limit: int = MAX_LIMIT
+) -> Iterator[list[int]]:
+    """Ids in order, PAGE at a time, at most `limit` in all."""
+    candidates = _candidates(partner_id, since) if since is not None else None
+    last, left = after, limit
+    while left > 0:
+        if candidates is None:  # the full feed: a keyset walk along the product key
+            query = visible_ids(partner_id).where(Product.id > last).order_by(Product.id)
+        else:
+            query = select(candidates.c.id).where(candidates.c.id > last).order_by(candidates.c.id)
+        ids = list(db.session.scalars(query.limit(min(PAGE, left))))
+        if not ids:
+            return
+        yield ids
+        last, left = ids[-1], left - len(ids)
+        if len(ids) < min(PAGE, left + len(ids)):
+            return
+
+
+@dataclass
+class Entry:
+    product: Product | None  # None: a tombstone
+    product_id: int
+    data: dict[str, Any] | None = None
+
+
+def _lots_on_sale(variant_ids: list[int], today: date) -> dict[int, str]:
+    """variant id → code of the lot it sells first (earliest best-before)."""
+    rows = db.session.execute(
+        select(StockLot.variant_id, StockLot.batch_id)
+        .where(
+            StockLot.variant_id.in_(variant_ids),
+            StockLot.on_hand > StockLot.allocated,
+            StockLot.blocked.is_(False),
+            or_(StockLot.best_before.is_(None), StockLot.best_before >= today),
+        )
+        .order_by(StockLot.variant_id, StockLot.best_before, StockLot.id)
+    ).all()
+    first: dict[int, int] = {}
+    for variant_id, batch_id in rows:
+        first.setdefault(variant_id, batch_id)
+    facts = lot_facts(set(first.values())) if first else {}
+    return {v: facts[b].lot_code for v, b in first.items() if b in facts and not facts[b].recalled}
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
+    """The feed record of each product (batched: a handful of queries per page)."""
+    ids = [p.id for p in products]
+    certificates = valid_certificates(ids, today)
+    variants = [v for p in products for v in p.variants if v.active]
+    stock = available_units([v.id for v in variants], today=today)
+    lots = _lots_on_sale([v.id for v in variants], today) if variants else {}
+    result = []
+    for product in products:
+        producer = product.producer
+        province = places.province(producer.province_code)
+        commune = places.ward(producer.ward_code)
+        certificate = certificates.get(product.id)
+        url = public_url(f"/p/{product.slug}")
+        images = [public_url(f"/media/{i.key}/full.webp") for i in product.images]
+        gtin = product.gtin or None
+        items = []
+        lot_code = None
+        for variant in product.variants:
+            if not variant.active:
+                continue
+            units = max(0, int(stock.get(variant.id, 0)))
+            lot_code = lot_code or lots.get(variant.id)
+            items.append(
+                {
+                    "id": variant.id,
+                    "sku": variant.sku,
+                    "label": variant.label,
+                    "price_vnd": variant.price_vnd,
+                    "weight_grams": variant.weight_grams,
+                    "available_units": units,
+                    "availability": "in_stock" if units > 0 else "out_of_stock",
+                }
+            )
+        trace_url = None
+        if gtin:
+            trace_url = digital_link(public_url(), gtin, lot_code)
+        result.append(
+            {
+                "id": product.id,
+                "removed": False,
+                "slug": product.slug,
+                "title": product.name_vi,
+                "title_en": product.name_en or None,
+                "description": product.description_vi or product.name_vi,
+                "url": url,
+                "images": images,
+                "category_code": product.category_code,
+                "gtin": gtin,
+                "producer": {
+                    "name": producer.name,
+                    "url": public_url(f"/c/{producer.slug}"),
+                },
+                "province": {"code": province.code, "name": province.name} if province else None,
+                "commune": {"code": commune.code, "name": commune.name} if commune else None,
+                "ocop": (
+                    {
+                        "stars": certificate.stars,
+                        "certificate_number": certificate.decision_number,
+                        "valid_until": certificate.valid_until.isoformat(),
+                    }
+                    if certificate is not None
+                    else None
+                ),
+                "lot_code": lot_code,
+                "trace_url": trace_url,
+                "availability": (
+                    "in_stock" if any(v["available_units"] > 0 for v in items) else "out_of_stock"
+                ),
+                "variants": items,
+                "updated_at": _iso(product.updated_at),
+            }
+        )
+    return result
+
+
+def load(product_ids: Iterable[int]) -> list[Any]:
+    """Products with producer, active variants and images as plain rows (three Core queries:
+    no ORM identity map, so a page costs what its rows cost)."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return []
+    p, r = Product.__table__.c, Producer.__table__.c
+    products = {
+        row.id: SimpleNamespace(
+            **row._mapping,
+            producer=SimpleNamespace(
+                name=row.producer_name,
+                slug=row.producer_slug,
+                province_code=row.province_code,
+                ward_code=row.ward_code,
+            ),
+            variants=[],
+            images=[],
+        )
+        for row in db.session.execute(
+            select(
+                p.id,
+                p.slug,
+                p.name_vi,
+                p.name_en,
+                p.description_vi,
+                p.category_code,
+                p.gtin,
+                p.status,
+                p.updated_at,
+                r.name.label("producer_name"),
+                r.slug.label("producer_slug"),
+                r.province_code,
+                r.ward_code,
+            )
+            .join(Producer.__table__, r.id == p.producer_id)
+            .where(p.id.in_(ids))
+            .order_by(p.id)
+        )
+    }
+    v = Variant.__table__.c
+    for row in db.session.execute(
+        select(v.id, v.product_id, v.sku, v.label, v.price_vnd, v.weight_grams, v.active)
+        .where(v.product_id.in_(ids))
+        .order_by(v.product_id, v.position, v.id)
+    ):
+        products[row.product_id].variants.append(row)
+    i = ProductImage.__table__.c
+    for row in db.session.execute(
+        select(i.product_id, i.key)
+        .where(i.product_id.in_(ids))
+        .order_by(i.product_id, i.position, i.id)
+    ):
+        products[row.product_id].images.append(row)
+    return list(products.values())
+
+
+def entries(
+    partner_id: int, *, since: datetime | None = None, after: int = 0, limit: int = MAX_LIMIT
+) -> Iterator[dict[str, Any]]:
+    """Feed records in id order; tombstones `{"id", "removed": true}` only with `since`."""
+    today = local_today()
+    for ids in id_pages(partner_id, since=since, after=after, limit=limit):
+        live = set(db.session.scalars(visible_ids(partner_id).where(Product.id.in_(ids))))
+        described = {record["id"]: record for record in describe(load(live), today)}
+        for product_id in ids:
+            yield described.get(product_id) or {"id": product_id, "removed": True}
+
+
+def state(partner_id: int, kind: str, query: str) -> tuple[str, datetime | None]:
+    """(ETag, Last-Modified) of a feed: what it would list, prices, stock, reservations,
+    certificates (by day) and the change log. Cheap aggregates, no feed built."""
+    visible = visible_ids(partner_id).subquery()
+    count, last_update = db.session.execute(
+        select(func.count(), func.max(Product.updated_at)).where(Product.id.in_(select(visible)))
+    ).one()
+    prices = db.session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(Variant.price_vnd), 0), func.max(Variant.id)
+        ).where(Variant.product_id.in_(select(visible)), Variant.active.is_(True))
+    ).one()
+    last_change, last_change_id = db.session.execute(
+        select(func.max(FeedChange.changed_at), func.max(FeedChange.id))
+    ).one()
+    stock = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(StockLot.on_hand), 0),
+            func.coalesce(func.sum(StockLot.allocated), 0),
+            func.count().filter(StockLot.blocked.is_(True)),  # a recall blocks its stock
+        )
+    ).one()
+    held = db.session.execute(
+        select(func.count(), func.max(Reservation.id)).where(Reservation.expires_at > utcnow())
+    ).one()
+    source = "|".join(
+        str(x)
+        for x in (
+            kind,
+            query,
+            partner_id,
+            local_today(),
+            count,
+            last_update,
+            tuple(prices),
+            last_change_id,
+            tuple(stock),
+            tuple(held),
+        )
+    )
+    etag = hashlib.sha256(source.encode()).hexdigest()[:32]
+    stamps = [t for t in (last_update, last_change) if t is not None]
+    modified = max((t if t.tzinfo else t.replace(tzinfo=UTC)) for t in stamps) if stamps else None
+    return etag, modified
