@@ -37,13 +37,14 @@ from cooperatives.models import MemberRole, ProductStatus
 from core.db import db
 from core.errors import Invalid
 from core.images import delete_image
+from core.numbers import parse_id, parse_int
 from core.phones import display_phone
 
 bp = Blueprint("cooperatives", __name__, url_prefix="/manage")
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=parse_int) or 1
     return min(max(page, 1), 10_000)
 
 
@@ -91,7 +92,7 @@ def dashboard():
 @login_required
 def switch():
     """The producer switcher without JavaScript: a select and a button."""
-    producer_id = request.args.get("producer_id", type=int)
+    producer_id = request.args.get("producer_id", type=parse_id)
     if producer_id is None:
         return redirect(url_for(".dashboard"))
     _acting(producer_id)

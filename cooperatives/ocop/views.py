@@ -48,6 +48,7 @@ from core.db import db
 from core.errors import Conflict, Forbidden, Invalid
 from core.forms import show_errors
 from core.i18n import current_locale, local_today
+from core.numbers import parse_id, parse_int
 
 bp = Blueprint("ocop", __name__)
 
@@ -164,8 +165,8 @@ def new_certificate(producer_id: int):
     form = CertificateForm()
     form.product_id.choices = _product_choices(producer_id)
     form.category_code.choices = _category_choices()
-    if request.method == "GET" and request.args.get("product", "").isdigit():
-        form.product_id.data = int(request.args["product"])
+    if request.method == "GET" and parse_id(request.args.get("product")):
+        form.product_id.data = parse_id(request.args.get("product"))
     if form.validate_on_submit():
         try:
             certificate = ocop.record_certificate(
@@ -223,8 +224,8 @@ def new_evaluation(producer_id: int):
     acting = _acting(producer_id, SUBMITTERS)
     form = EvaluationForm()
     form.product_id.choices = _product_choices(producer_id)
-    if request.method == "GET" and request.args.get("product", "").isdigit():
-        form.product_id.data = int(request.args["product"])
+    if request.method == "GET" and parse_id(request.args.get("product")):
+        form.product_id.data = parse_id(request.args.get("product"))
     status = 200
     if form.validate_on_submit():
         try:
@@ -288,9 +289,9 @@ def _chosen_province(scope: ocop.CouncilScope, required: bool = False) -> int | 
     nothing is picked, unless the page needs one province (statistics by commune)."""
     raw = request.args.get("province", "")
     if raw:
-        if not raw.isdigit() or places.province(int(raw)) is None:
+        code = parse_int(raw)
+        if code is None or places.province(code) is None:
             abort(404)
-        code = int(raw)
         if not scope.covers(code):
             abort(404)
         return code

@@ -26,6 +26,7 @@ from core.errors import Conflict, Invalid, NotFound
 from core.gs1 import is_valid_ai_value
 from core.i18n import LOCAL_TZ, local_today
 from core.images import store_image
+from core.numbers import parse_int
 from core.places import province, ward
 from core.text import clean, clean_multiline
 from traceability.lots.events import (
@@ -75,13 +76,9 @@ def standard_label(value: str) -> str:
 
 def as_id(raw: Any) -> int | None:
     """A database id typed or posted by someone: a positive int in range, or None."""
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or raw is None:
         return None
-    try:
-        value = int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value <= MAX_ID else None
+    return parse_int(raw if isinstance(raw, int) else str(raw), minimum=1, maximum=MAX_ID)
 
 
 def _parse_date(value: Any, field: str, errors: dict[str, str]) -> date | None:
@@ -277,10 +274,8 @@ def create_batch(
 
     ward_code, province_code = producer.ward_code, producer.province_code
     if origin_ward_code not in (None, ""):
-        try:
-            place = ward(int(origin_ward_code))
-        except (TypeError, ValueError):
-            place = None
+        origin_code = parse_int(str(origin_ward_code))
+        place = ward(origin_code) if origin_code is not None else None
         if place is None:
             errors["origin_ward_code"] = _("Xã/phường không có trong danh sách.")
         else:

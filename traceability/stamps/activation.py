@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid
+from core.numbers import parse_id, parse_int
 from core.text import clean
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamps.codes import (
@@ -31,13 +32,8 @@ class RangeResult:
 
 
 def _check_range(first: Any, last: Any) -> tuple[int, int]:
-    try:
-        a, b = int(first), int(last)
-    except (TypeError, ValueError):
-        raise Invalid(
-            _("Số sê-ri phải là số nguyên dương."), fields={"first": _("Nhập số")}
-        ) from None
-    if a < 1 or b < 1:
+    a, b = parse_int(first, minimum=1), parse_int(last, minimum=1)
+    if a is None or b is None:
         raise Invalid(_("Số sê-ri phải là số nguyên dương."), fields={"first": _("Nhập số")})
     if b < a:
         raise Invalid(
@@ -112,10 +108,8 @@ def activate_range(
     caller's unit of work rolls back, so a stamp is never assigned twice.
     """
     a, b = _check_range(first, last)
-    try:
-        batch = db.session.get(Batch, int(batch_id))
-    except (TypeError, ValueError):
-        batch = None
+    lot_id = parse_id(batch_id)
+    batch = db.session.get(Batch, lot_id) if lot_id is not None else None
     if batch is None or batch.producer_id != producer_id:
         raise Invalid(_("Chọn một lô hàng của cơ sở."), fields={"batch_id": _("Chọn lô")})
     if batch.status == BatchStatus.RECALLED:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from core.gs1 import digital_link
+from core.numbers import is_ascii_digits
 from traceability.models import Stamp, StampRun
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by hand
@@ -108,7 +109,7 @@ def pin_hash(code: str, pin: str, key: bytes | None = None) -> str:
 
 
 def pin_matches(stamp: Stamp, pin: str) -> bool:
-    if stamp.pin_hash is None or not pin.isdigit() or len(pin) != PIN_DIGITS:
+    if stamp.pin_hash is None or not is_ascii_digits(pin) or len(pin) != PIN_DIGITS:
         return False
     return hmac.compare_digest(stamp.pin_hash, pin_hash(stamp.code, pin))
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from core.db import db, utcnow
+from core.numbers import parse_int
 from traceability.models import Batch, BatchStatus, Scan, Stamp, StampRun, StampState
 from traceability.stamps.codes import normalize_code, pin_matches
 
@@ -60,12 +61,13 @@ def find_by_code(text: str | None) -> Stamp | None:
 
 def find_by_digital_link(gtin14: str, serial: str, lot: str | None = None) -> Stamp | None:
     """The stamp printed as …/01/<gtin>[/10/<lot>]/21/<serial> (exact serial text)."""
-    if not serial.isdigit() or serial != str(int(serial)) or len(serial) > 18:
+    number = parse_int(serial, minimum=1)
+    if number is None or serial != str(number):
         return None
     query = (
         select(Stamp)
         .join(StampRun, StampRun.id == Stamp.run_id)
-        .where(StampRun.dl_gtin == gtin14, Stamp.serial == int(serial))
+        .where(StampRun.dl_gtin == gtin14, Stamp.serial == number)
     )
     if lot is not None:
         query = query.where(StampRun.dl_lot == lot)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from cooperatives.ocop import valid_certificate
 from core.db import db
 from core.errors import Invalid
+from core.numbers import parse_int
 from traceability.models import Stamp, StampRun, StampState
 from traceability.stamps.codes import pin_key, stamp_pin, stamp_url
 from traceability.stamps.printing.sheet import (
@@ -36,13 +37,10 @@ def label_text(run: StampRun) -> LabelText:
 
 def print_range(run: StampRun, first: Any = None, last: Any = None) -> tuple[int, int]:
     """The serials to print: the whole run unless a part of it is asked for."""
-    try:
-        a = run.first_serial if first in (None, "") else int(first)
-        b = run.last_serial if last in (None, "") else int(last)
-    except (TypeError, ValueError):
-        raise Invalid(
-            _l("Số sê-ri phải là số nguyên."), fields={"first": str(_l("Nhập số"))}
-        ) from None
+    a = run.first_serial if first in (None, "") else parse_int(first, minimum=1)
+    b = run.last_serial if last in (None, "") else parse_int(last, minimum=1)
+    if a is None or b is None:
+        raise Invalid(_l("Số sê-ri phải là số nguyên."), fields={"first": str(_l("Nhập số"))})
     if not run.first_serial <= a <= b <= run.last_serial:
         raise Invalid(
             _l(
