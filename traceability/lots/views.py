@@ -34,6 +34,7 @@ from core import places
 from core.db import db, unit_of_work, utcnow
 from core.errors import DomainError, Invalid, NotFound
 from core.i18n import LOCAL_TZ, local_today
+from core.numbers import parse_id
 from traceability.lots import batches, events, lineage, recalls
 from traceability.lots.chain import verify_chain
 from traceability.lots.epcis import lot_uri
@@ -172,8 +173,8 @@ def batch_create(producer_id: int):
         form.origin_ward_code.data = str(acting.producer.ward_code)
         form.produced_on.data = local_today().isoformat()
         form.unit.data = "kg"
-        if request.args.get("product_id", type=int):
-            form.product_id.data = str(request.args.get("product_id", type=int))
+        if request.args.get("product_id", type=parse_id):
+            form.product_id.data = str(request.args.get("product_id", type=parse_id))
         _batch_form_choices(form, acting)
         return _render("traceability/batches/form.html", acting, form=form)
     form = BatchForm()

@@ -23,6 +23,7 @@ from cooperatives.models import Producer, Product
 from core.db import db
 from core.errors import DomainError
 from core.gs1 import is_valid_ai_value, is_valid_gtin
+from core.numbers import is_ascii_digits
 from traceability.models import Batch, StampRun
 
 QUALIFIERS = ("22", "10", "21")  # consumer product variant, lot, serial: in this order
@@ -58,7 +59,7 @@ class DigitalLink:
 def _gs1_date(value: str, name: str) -> date:
     """YYMMDD; DD = 00 means the last day of the month. YY within 50 years either side of
     today is read as the GS1 General Specifications say (sliding century)."""
-    if len(value) != 6 or not value.isdigit():
+    if len(value) != 6 or not is_ascii_digits(value):
         raise MalformedLink(_("%(ai)s phải có dạng YYMMDD (6 chữ số).", ai=name))
     yy, month, day = int(value[:2]), int(value[2:4]), int(value[4:])
     this_year = date.today().year
@@ -87,7 +88,7 @@ def parse(raw_path: str, query: Any) -> DigitalLink:
     except UnicodeDecodeError:
         raise MalformedLink(_("Đường dẫn có ký tự mã hóa sai.")) from None
     gtin = values[1]
-    if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
+    if not is_ascii_digits(gtin) or len(gtin) not in (8, 12, 13, 14):
         raise MalformedLink(_("Mã GTIN phải có 8, 12, 13 hoặc 14 chữ số."))
     if not is_valid_gtin(gtin):
         raise MalformedLink(_("Số kiểm tra của mã GTIN %(gtin)s không đúng.", gtin=gtin))
