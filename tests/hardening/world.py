@@ -1,6 +1,7 @@
 """A small but complete world for route-wide tests: two producers, each with every kind of object
 a URL can name (product, variant, photo, certificate, evaluation, lot, trace event, stamp run,
-active stamps, membership), one user per role, and an API key.
+active stamps, membership, stock on the lot, an order with its sub-order, a pending invitation),
+one user per role, and an API key.
 
 Built through the real services where they exist; call inside an app context. It commits, and
 returns plain ids so tests can make requests without holding an app context open.
@@ -16,9 +17,13 @@ from typing import Any
 from sqlalchemy import select
 
 from accounts.api_keys import create_api_key
+from cooperatives.access import Acting
+from cooperatives.memberships import invite_member
 from cooperatives.models import Membership, OcopEvaluation, ProductImage
 from core.db import db
 from core.gs1 import check_digit
+from shop.checkout.services import LineIn, place_order
+from shop.inventory.services import receive_stock
 from tests.factories import (
     add_member,
     make_batch,
@@ -28,6 +33,7 @@ from tests.factories import (
     make_product,
     make_user,
 )
+from tests.shop.helpers import contact
 from traceability import stamps
 from traceability.models import Stamp, TraceEvent
 
@@ -52,6 +58,7 @@ class Side:
     slug: str
     product_slug: str
     image_key: str
+    order_ref: str = ""
 
 
 @dataclass
@@ -62,7 +69,9 @@ class World:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _side(name: str, gtin_body: str, manager_name: str) -> tuple[Side, dict[str, int]]:
+def _side(
+    name: str, gtin_body: str, manager_name: str, invitee_phone: str
+) -> tuple[Side, dict[str, int]]:
     manager = make_user(name=manager_name)
     producer = make_producer(name=name, manager=manager)
     member = make_user(name=f"Thành viên {name}")
@@ -86,6 +95,11 @@ def _side(name: str, gtin_body: str, manager_name: str) -> tuple[Side, dict[str,
         producer.id, 6, product_id=product.id, with_pin=True, created_by_id=manager.id
     )
     stamps.activate_range(producer.id, 1, 3, batch.id, actor_id=manager.id)
+    receive_stock(producer.id, variant_id=product.variants[0].id, batch_id=batch.id, units=5)
+    order = place_order([LineIn(product.variants[0].id, 1)], contact())
+    invitation = invite_member(
+        Acting(user=manager, producer=producer, role="manager"), invitee_phone, "member"
+    )
     db.session.flush()
     codes = list(
         db.session.scalars(select(Stamp.code).where(Stamp.run_id == run.id).order_by(Stamp.serial))
@@ -101,18 +115,29 @@ def _side(name: str, gtin_body: str, manager_name: str) -> tuple[Side, dict[str,
         "event_id": event_id,
         "run_id": run.id,
         "membership_id": membership.id,
+        "sub_order_id": order.sub_orders[0].id,
+        "invitation_id": invitation.id,
         "serial": 1,
     }
     users = {"manager": manager.id, "member": member.id, "helper": helper.id}
     return (
-        Side(ids, gtin(gtin_body), lot_code, codes, producer.slug, product.slug, image.key),
+        Side(
+            ids,
+            gtin(gtin_body),
+            lot_code,
+            codes,
+            producer.slug,
+            product.slug,
+            image.key,
+            order.ref,
+        ),
         users,
     )
 
 
 def build_world() -> World:
-    a, users_a = _side("HTX Cam A", "893850597400", "Quản lý A")
-    b, _users_b = _side("HTX Chè B", "893850597500", "Quản lý B")
+    a, users_a = _side("HTX Cam A", "893850597400", "Quản lý A", "0912 000 001")
+    b, _users_b = _side("HTX Chè B", "893850597500", "Quản lý B", "0912 000 002")
     council = make_council_member("province", 25)
     admin = make_user(name="Quản trị", admin=True)
     key, plain = create_api_key("Đối tác thử", ["catalog:read"], actor_id=admin.id)
@@ -147,6 +172,7 @@ def path_values(side: Side, world: World) -> dict[str, str]:
             "variant": "w480",
             "filename": "css/app.css",
             "rest": f"{side.gtin}/10/{side.lot_code}",
+            "ref": side.order_ref,
         }
     )
     return values
@@ -154,7 +180,7 @@ def path_values(side: Side, world: World) -> dict[str, str]:
 
 def fill(rule_text: str, values: dict[str, str], endpoint: str = "") -> str:
     """The rule with each argument replaced by its value (`catalog.producer_page` gets the
-    producer's slug for <slug>, the language switch gets 'en')."""
+    producer's slug for <slug>, the language switch gets 'en', a statistics page a real section)."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(2)
@@ -162,6 +188,8 @@ def fill(rule_text: str, values: dict[str, str], endpoint: str = "") -> str:
             return "en"
         if name == "slug" and endpoint == "catalog.producer_page":
             return values.get("producer_slug", values["slug"])
+        if name == "key" and endpoint.startswith("statistics."):
+            return "ocop_stars"  # a real section, so the page itself is exercised
         return values[name]
 
     return ARGUMENT.sub(value, rule_text)
