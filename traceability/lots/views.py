@@ -336,7 +336,7 @@ def event_add(producer_id: int, batch_id: int):
     acting = _acting(producer_id)
     batch = batches.get_batch(producer_id, batch_id)
     kind = _kind_or_404(request.values.get("kind"))
-    if not _may_record(batches.trace_summary(batch.id), kind):
+    if not _may_record(summary_of(batch.id), kind):
         flash(
             _(
                 "Lô này đã có sự kiện thu hoạch (ghi khi lưu lô). Muốn đổi thì sửa sự kiện đó "
@@ -344,7 +344,9 @@ def event_add(producer_id: int, batch_id: int):
             ),
             "warning",
         )
-        return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
+        return redirect(
+            url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id), code=303
+        )
     if request.method == "GET":
         form = EventForm(formdata=None)
         now = utcnow().astimezone(LOCAL_TZ)
