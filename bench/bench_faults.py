@@ -183,6 +183,7 @@ def _run_load(server_base: str, data: dict[str, Any], seconds: float, tally: Tal
                 "first": str(serial),
                 "last": str(serial),
                 "batch_id": str(data["batch"]),
+                "confirm": "1",  # past the preview: the real activation
             }
             status = _call(tally, server_base, "POST", path, form=form, cookie=manager_cookie)
             if status == 303:
