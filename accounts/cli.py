@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from accounts import api_keys, otp, outbox, roles, services
 from accounts.identifiers import find_user, parse_identifier
 from accounts.models import ApiKey, User
+from core.cli_types import ID
 from core.db import db, unit_of_work
 from core.errors import DomainError
 from core.phones import display_phone
@@ -63,7 +64,7 @@ def create_user(name: str, phone: str | None, email: str | None, password: str |
 @click.option("--phone", help="Số điện thoại của thành viên.")
 @click.option("--email", help="E-mail của thành viên.")
 @click.option("--level", type=click.Choice(["province", "central"]), required=True)
-@click.option("--province-code", type=int, help="Mã tỉnh (bắt buộc với --level province).")
+@click.option("--province-code", type=ID, help="Mã tỉnh (bắt buộc với --level province).")
 def add_council_seat(phone: str | None, email: str | None, level: str, province_code: int | None):
     """Seat a user on an OCOP council (a province's, or the central one)."""
     user = _user_by_contact(phone, email)
@@ -167,7 +168,7 @@ def api_key_list():
 
 
 @api_keys_cli.command("revoke")
-@click.argument("key_id", type=int)
+@click.argument("key_id", type=ID)
 def api_key_revoke(key_id: int):
     """Revoke a partner key."""
     try:

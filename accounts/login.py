@@ -9,6 +9,7 @@ from flask_login import LoginManager, login_user
 from accounts.models import User
 from core.db import db
 from core.errors import problem
+from core.numbers import parse_id, parse_int
 from core.urls import safe_redirect_target
 
 login_manager = LoginManager()
@@ -21,10 +22,11 @@ login_manager.session_protection = "basic"  # "strong" would sign out phones who
 def load_user(identity: str) -> User | None:
     """`identity` is User.get_id(): "42:3". A stale version (password changed) is refused."""
     user_id, sep, version = str(identity).partition(":")
-    if not sep or not user_id.isdigit() or not version.isdigit():
+    number, session_version = parse_id(user_id), parse_int(version)
+    if not sep or number is None or session_version is None:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    user = db.session.get(User, number)
+    if user is None or not user.active or user.session_version != session_version:
         return None
     return user
 

@@ -22,6 +22,7 @@ from accounts.models import OneTimeCode
 from accounts.outbox import SMS, queue_message
 from core.db import db, utcnow
 from core.errors import Invalid
+from core.numbers import is_ascii_digits
 
 LOGIN = "login"
 REGISTER = "register"
@@ -104,7 +105,7 @@ def issue_code(identifier: Identifier, purpose: str) -> OneTimeCode:
 
 def clean_code(text: str | None) -> str:
     code = "".join(ch for ch in (text or "") if not ch.isspace())
-    if len(code) != CODE_LENGTH or not code.isascii() or not code.isdigit():
+    if len(code) != CODE_LENGTH or not is_ascii_digits(code):
         message = _l("Mã gồm %(n)d chữ số.", n=CODE_LENGTH)
         raise Invalid(message, fields={"code": message})
     return code

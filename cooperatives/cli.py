@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import ngettext
 
+from core.cli_types import ID
 from core.db import db, unit_of_work
 
 ocop_cli = AppGroup("ocop", help="Chứng nhận OCOP: hết hạn, sắp hết hạn.")
@@ -49,7 +50,7 @@ def expire_command(today_text: str | None) -> None:
 
 @ocop_cli.command("expiring")
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
-@click.option("--province", "province_code", default=None, type=int)
+@click.option("--province", "province_code", default=None, type=ID)
 def expiring_command(days: int, province_code: int | None) -> None:
     """List valid certificates that end within DAYS days (read-only)."""
     from cooperatives.models import Product

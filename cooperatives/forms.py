@@ -17,16 +17,9 @@ from cooperatives.labels import KIND_LABELS, ROLE_LABELS, UNITS
 from cooperatives.models import MemberRole, OcopCategory
 from core import places
 from core.db import db
-from core.forms import ServiceForm, options
+from core.forms import ServiceForm, coerce_int, options
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif"
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, int):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 class ChoiceField(SelectField):
@@ -47,9 +40,9 @@ class ProducerForm(ServiceForm):
     )
     kind = ChoiceField(_l("Loại hình"))
     tax_code = StringField(_l("Mã số thuế (nếu có)"), render_kw={"maxlength": 20})
-    province_code = ChoiceField(_l("Tỉnh, thành phố"), coerce=_int_or_none)
+    province_code = ChoiceField(_l("Tỉnh, thành phố"), coerce=coerce_int)
     pick_province = SubmitField(_l("Hiện danh sách xã, phường của tỉnh này"))
-    ward_code = ChoiceField(_l("Xã, phường"), coerce=_int_or_none)
+    ward_code = ChoiceField(_l("Xã, phường"), coerce=coerce_int)
     street = StringField(
         _l("Thôn, xóm, số nhà"), render_kw={"maxlength": 200, "autocomplete": "address-line1"}
     )

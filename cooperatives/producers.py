@@ -40,10 +40,10 @@ def clean_long(text: str | None) -> str:
     return clean_multiline(CONTROL_CHARACTERS.sub("", text or ""))
 
 
-TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
-BANK_BIN = re.compile(r"^\d{6}$")
-BANK_ACCOUNT = re.compile(r"^\d{6,19}$")
-GS1_PREFIX = re.compile(r"^\d{7,12}$")
+TAX_CODE = re.compile(r"^[0-9]{10}(-[0-9]{3})?$")
+BANK_BIN = re.compile(r"^[0-9]{6}$")
+BANK_ACCOUNT = re.compile(r"^[0-9]{6,19}$")
+GS1_PREFIX = re.compile(r"^[0-9]{7,12}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 NAME_MAX, STREET_MAX, STORY_MAX, ACCOUNT_NAME_MAX = 200, 200, 5000, 120

@@ -33,6 +33,7 @@ from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
 from core.images import StoredImage, check_request_pixels, delete_image, store_image
 from core.money import parse_vnd
+from core.numbers import parse_int
 from core.text import slugify
 
 NAME_MAX, DESCRIPTION_MAX, LABEL_MAX, ALT_MAX, SKU_MAX = 200, 5000, 120, 200, 64
@@ -280,7 +281,7 @@ def parse_decimal(text: str) -> Decimal | None:
     text = clean_text(text).replace(" ", "")
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")
-    if not re.fullmatch(r"\d{1,9}(\.\d{1,3})?", text):
+    if not re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,3})?", text):
         return None
     try:
         return Decimal(text)
@@ -327,10 +328,9 @@ def check_variant(data: VariantData) -> CheckedVariant:
     weight: int | None = None
     raw_weight = clean_text(data.weight_grams).replace(".", "").replace(" ", "")
     if raw_weight:
-        if not raw_weight.isdigit() or not 0 < int(raw_weight) <= WEIGHT_MAX:
+        weight = parse_int(raw_weight, minimum=1, maximum=WEIGHT_MAX)
+        if weight is None:
             errors["weight_grams"] = _l("Nhập khối lượng bằng gam, từ 1 đến 1.000.000.")
-        else:
-            weight = int(raw_weight)
 
     sku = clean_text(data.sku).upper().replace(" ", "-")
     if sku and (len(sku) > SKU_MAX or not SKU_PATTERN.match(sku)):

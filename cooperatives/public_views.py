@@ -19,6 +19,7 @@ from core import places
 from core.errors import NotFound
 from core.i18n import current_locale
 from core.images import variant_size
+from core.numbers import parse_int
 from core.urls import public_url
 
 bp = Blueprint("catalog", __name__)
@@ -57,7 +58,7 @@ def place_name(province_code: int | None) -> str:
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=parse_int) or 1
     return min(max(page, 1), 10_000)
 
 

@@ -38,13 +38,14 @@ from cooperatives.labels import KIND_LABELS, ROLE_LABELS, STATUS_LABELS, UNITS
 from cooperatives.models import MemberRole, ProductStatus
 from core.db import unit_of_work
 from core.errors import Invalid
+from core.numbers import parse_id, parse_int
 from core.phones import display_phone
 
 bp = Blueprint("cooperatives", __name__, url_prefix="/manage")
 
 
 def _page() -> int:
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=parse_int) or 1
     return min(max(page, 1), 10_000)
 
 
@@ -129,7 +130,7 @@ def start():
 @login_required
 def switch():
     """The producer switcher without JavaScript: a select and a button."""
-    producer_id = request.args.get("producer_id", type=int)
+    producer_id = request.args.get("producer_id", type=parse_id)
     if producer_id is None:
         return redirect(url_for(".dashboard"))
     _acting(producer_id)

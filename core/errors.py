@@ -15,6 +15,12 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+JSON_TYPES = (
+    "application/json",
+    PROBLEM_JSON,
+    "application/ld+json",
+    "application/linkset+json",
+)
 
 
 class DomainError(Exception):
@@ -76,8 +82,9 @@ class RateLimited(DomainError):
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
-    return best in ("application/json", PROBLEM_JSON)
+    # The resolver's JSON-LD and linkset clients are JSON clients too: their errors are JSON.
+    best = request.accept_mimetypes.best_match(["text/html", *JSON_TYPES])
+    return best in JSON_TYPES
 
 
 def problem(status: int, title: str, detail: str = "", code: str = "", **extra: Any) -> Response:

@@ -6,14 +6,39 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice
+from wtforms import SelectChoice, StringField
 
 from core.errors import DomainError
+from core.numbers import parse_int
 
 
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices (tuples are deprecated in WTForms 3.3)."""
     return [SelectChoice(value=value, label=label) for value, label in pairs]
+
+
+def coerce_int(value: Any) -> int | None:
+    """A select's or text box's value as an int (ASCII digits, database range); a placeholder
+    or garbage becomes None. Use it as `coerce=` instead of `int` (which accepts Unicode digits
+    and any size)."""
+    if isinstance(value, bool):
+        return None
+    return parse_int(value if isinstance(value, int) else str(value or ""))
+
+
+class WholeNumberField(StringField):
+    """WTForms' IntegerField accepts '٣' and numbers past the database's range: this field reads
+    with core.numbers.parse_int. `data` is the int, or None when empty or not a number (the raw
+    text stays in `raw_data`, so the form re-renders what was typed)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        text = str(valuelist[0]) if valuelist else ""
+        self.data = parse_int(text) if text.strip() else None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return "" if self.data is None else str(self.data)
 
 
 class ServiceForm(FlaskForm):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from core.numbers import is_ascii_digits
+
 GTIN_LENGTHS = (8, 12, 13, 14)
 # GS1 AI 10 (lot) and 21 (serial): up to 20 characters of GS1 AI encodable character set 82.
 _CSET82 = set("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
@@ -19,7 +21,11 @@ def check_digit(body: str) -> int:
 
 
 def is_valid_gtin(code: str) -> bool:
-    return code.isdigit() and len(code) in GTIN_LENGTHS and check_digit(code[:-1]) == int(code[-1])
+    return (
+        is_ascii_digits(code)
+        and len(code) in GTIN_LENGTHS
+        and check_digit(code[:-1]) == int(code[-1])
+    )
 
 
 def normalize_gtin(text: str | None) -> str | None:

@@ -6,6 +6,8 @@ import re
 
 from babel.numbers import format_currency
 
+from core.numbers import is_ascii_digits
+
 _DIGITS = re.compile(r"[\s.,_₫đ]|vnd|vnđ|dong|đồng", re.IGNORECASE)
 
 
@@ -21,6 +23,6 @@ def parse_vnd(text: str | int | None) -> int | None:
     if isinstance(text, int):
         return text
     digits = _DIGITS.sub("", str(text).strip())
-    if not digits.isdigit():
+    if not is_ascii_digits(digits):
         return None
     return int(digits)

@@ -14,6 +14,15 @@ PROBLEM = {
     "description": "RFC 9457 problem details",
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
+# Public pages (resolver, stamp page) answer errors the way they answer success: an HTML page
+# for browsers (Accept: text/html, or no preference), problem+json when JSON is asked for.
+PROBLEM_OR_PAGE = {
+    "description": "RFC 9457 problem details when JSON is asked for; an HTML page otherwise",
+    "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        "text/html": {"schema": {"type": "string"}},
+    },
+}
 
 
 def add_paths(
@@ -138,7 +147,7 @@ def document() -> dict[str, Any]:
         "paths": dict(sorted(registry["paths"].items())),
         "components": {
             "schemas": schemas,
-            "responses": {"Problem": PROBLEM},
+            "responses": {"Problem": PROBLEM, "ProblemOrPage": PROBLEM_OR_PAGE},
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

@@ -9,7 +9,7 @@ def normalize_phone(text: str | None) -> str | None:
     """'0912 345 678', '+84912345678', '84912345678' -> '+84912345678'; None if not a VN number."""
     if not text:
         return None
-    raw = "".join(ch for ch in str(text) if ch.isdigit() or ch == "+")
+    raw = "".join(ch for ch in str(text) if ch in "0123456789+")
     if raw.startswith("84") and len(raw) >= 11:
         raw = "+" + raw
     try:

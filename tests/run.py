@@ -31,20 +31,41 @@ def pytest(*args: str) -> int:
     return subprocess.call(command)
 
 
+def summary(sqlite_status: int, postgres: str) -> str:
+    """The last line of `make test`: one glance says what ran and what did not.
+
+    `postgres` is "passed", "failed" or "skipped"; a skipped PostgreSQL pass is said loudly,
+    since the row-lock and concurrency tests (postgres_only) then did not run at all."""
+    sqlite = "passed" if sqlite_status == 0 else "FAILED"
+    if postgres == "skipped":
+        return (
+            f"make test: SQLite pass {sqlite} · !!! POSTGRESQL PASS SKIPPED: no server at "
+            f"{PG_URL}; its row-lock and concurrency tests DID NOT RUN !!!"
+        )
+    shown = "FAILED" if postgres == "failed" else postgres
+    return f"make test: SQLite pass {sqlite} · PostgreSQL pass {shown}"
+
+
 def main() -> int:
     ci = os.environ.get("CI", "").lower() == "true"
     status = pytest("--db=sqlite")
+    sqlite_status = status
     if postgres_reachable():
-        status |= pytest("--db=postgresql", "--ignore=tests/e2e")
-    elif ci:
-        print("CI: PostgreSQL is unreachable; its tests must run in CI.", file=sys.stderr)
-        status |= 1
+        postgres_status = pytest("--db=postgresql", "--ignore=tests/e2e")
+        status |= postgres_status
+        postgres = "passed" if postgres_status == 0 else "failed"
     else:
-        print(
-            "\nSKIPPED: the PostgreSQL pass (no server at "
-            f"{PG_URL}). Set TEST_DATABASE_URL to run it.",
-            flush=True,
-        )
+        postgres = "skipped"
+        if ci:
+            print("CI: PostgreSQL is unreachable; its tests must run in CI.", file=sys.stderr)
+            status |= 1
+        else:
+            print(
+                "\nSKIPPED: the PostgreSQL pass (no server at "
+                f"{PG_URL}). Set TEST_DATABASE_URL to run it.",
+                flush=True,
+            )
+    print("\n" + summary(sqlite_status, postgres), flush=True)
     return status
 
 

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from cooperatives.models import RuleSet
 from cooperatives.ocop import MAX_AUTHORITY, MAX_DECISION_NUMBER, MAX_NOTE, MAX_REASON
-from core.forms import options
+from core.forms import coerce_int, options
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
 
@@ -84,14 +84,6 @@ class ChoiceField(SelectField):
         super().__init__(*args, **kwargs)
 
 
-def int_or_none(value: Any) -> int | None:
-    """Coerce a select's value to an id; a placeholder or garbage becomes None (not chosen)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 12 else None
-
-
 def choices(*pairs: tuple[str, Any]) -> list[SelectChoice]:
     return options(pairs)
 
@@ -115,7 +107,7 @@ def _rule_set_choices() -> list[SelectChoice]:
 class CertificateForm(FlaskForm):
     product_id = ChoiceField(
         _l("Sản phẩm"),
-        coerce=int_or_none,
+        coerce=coerce_int,
         validators=[DataRequired(_l("Vui lòng chọn sản phẩm."))],
     )
     decision_number = StringField(
@@ -154,7 +146,7 @@ class CertificateForm(FlaskForm):
 class EvaluationForm(FlaskForm):
     product_id = ChoiceField(
         _l("Sản phẩm"),
-        coerce=int_or_none,
+        coerce=coerce_int,
         validators=[DataRequired(_l("Vui lòng chọn sản phẩm."))],
     )
     note = TextAreaField(

@@ -48,7 +48,7 @@ from core.db import db, unit_of_work
 from core.errors import Conflict, Forbidden, Invalid
 from core.forms import show_errors
 from core.i18n import current_locale, local_today
-from core.numbers import parse_id
+from core.numbers import parse_id, parse_int
 
 bp = Blueprint("ocop", __name__)
 
@@ -286,7 +286,7 @@ def _chosen_province(scope: ocop.CouncilScope, required: bool = False) -> int | 
     nothing is picked, unless the page needs one province (statistics by commune)."""
     raw = request.args.get("province", "")
     if raw:
-        code = parse_id(raw)
+        code = parse_int(raw)
         if code is None or places.province(code) is None:
             abort(404)
         if not scope.covers(code):

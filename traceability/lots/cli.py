@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from core.cli_types import ID
 from core.db import db
 from traceability.lots.chain import verify_chain
 from traceability.models import Batch
@@ -17,7 +18,7 @@ trace = AppGroup("trace", help="Truy xuất nguồn gốc: kiểm tra chuỗi s�
 
 
 @trace.command("verify")
-@click.option("--batch", "batch_id", type=int, default=None, help="chỉ kiểm tra lô có id này")
+@click.option("--batch", "batch_id", type=ID, default=None, help="chỉ kiểm tra lô có id này")
 def verify(batch_id: int | None) -> None:
     """Recompute every event hash; print one line per lot; exit 1 if any chain is broken."""
     if batch_id is not None:

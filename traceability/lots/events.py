@@ -26,6 +26,7 @@ from sqlalchemy import select
 from accounts import audit
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
+from core.numbers import parse_int
 from core.places import ward
 from core.text import clean, clean_multiline
 from traceability.lots.chain import compute_hash
@@ -378,11 +379,8 @@ def append_locked(
 def _check_location(location_ward_code: int | None) -> int | None:
     if location_ward_code in (None, ""):
         return None
-    try:
-        code = int(location_ward_code)
-    except (TypeError, ValueError):
-        code = -1
-    if ward(code) is None:
+    code = parse_int(str(location_ward_code))
+    if code is None or ward(code) is None:
         raise Invalid(
             _("Xã/phường không có trong danh sách."), fields={"location_ward_code": _("Chọn lại.")}
         )

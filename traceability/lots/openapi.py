@@ -6,6 +6,7 @@ from core.openapi import json_response
 from traceability.lots.schemas import SCHEMAS, BatchOut, ChainReportOut  # noqa: F401
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
+PROBLEM_OR_PAGE = {"$ref": "#/components/responses/ProblemOrPage"}
 BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 READ_NOTE = (
     "Public for lots of published or archived products (Circular 02/2024/TT-BKHCN: trace data is "
@@ -61,13 +62,19 @@ PATHS = {
             ),
             "tags": ["resolver"],
             "parameters": [
-                {"name": "gtin", "in": "path", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": "gtin",
+                    "in": "path",
+                    "required": True,
+                    "description": "GTIN-8, -12, -13 or -14 (ASCII digits, GS1 check digit)",
+                    "schema": {"type": "string", "pattern": "^([0-9]{8}|[0-9]{12,14})$"},
+                }
             ],
             "responses": {
                 "200": {"description": "the item, lot or product"},
                 "303": {"description": "unknown lot or serial: the next level up"},
-                "400": PROBLEM,
-                "404": PROBLEM,
+                "400": PROBLEM_OR_PAGE,
+                "404": PROBLEM_OR_PAGE,
             },
         }
     },
@@ -79,7 +86,18 @@ PATHS = {
             "parameters": [
                 {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
-            "responses": {"200": {"description": "verdict and trace"}, "404": PROBLEM},
+            "responses": {
+                "200": {"description": "verdict and trace"},
+                "404": {
+                    "description": "no stamp has this code: the verdict says so, in the format "
+                    "asked for (HTML page, JSON-LD or linkset)",
+                    "content": {
+                        "text/html": {"schema": {"type": "string"}},
+                        "application/ld+json": {"schema": {"type": "object"}},
+                        "application/linkset+json": {"schema": {"type": "object"}},
+                    },
+                },
+            },
         }
     },
 }

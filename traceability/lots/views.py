@@ -34,6 +34,7 @@ from core import places
 from core.db import db, unit_of_work, utcnow
 from core.errors import DomainError, Invalid, NotFound
 from core.i18n import LOCAL_TZ, local_today
+from core.numbers import parse_id
 from traceability.lots import batches, events, lineage, recalls
 from traceability.lots.chain import verify_chain
 from traceability.lots.epcis import lot_uri
@@ -172,8 +173,8 @@ def batch_create(producer_id: int):
         form.origin_ward_code.data = str(acting.producer.ward_code)
         form.produced_on.data = local_today().isoformat()
         form.unit.data = "kg"
-        if request.args.get("product_id", type=int):
-            form.product_id.data = str(request.args.get("product_id", type=int))
+        if request.args.get("product_id", type=parse_id):
+            form.product_id.data = str(request.args.get("product_id", type=parse_id))
         _batch_form_choices(form, acting)
         return _render("traceability/batches/form.html", acting, form=form)
     form = BatchForm()
@@ -343,7 +344,9 @@ def event_add(producer_id: int, batch_id: int):
             ),
             "warning",
         )
-        return redirect(url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id))
+        return redirect(
+            url_for(".batch_detail", producer_id=producer_id, batch_id=batch_id), code=303
+        )
     if request.method == "GET":
         form = EventForm(formdata=None)
         now = utcnow().astimezone(LOCAL_TZ)

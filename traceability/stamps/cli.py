@@ -15,6 +15,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from core.cli_types import ID, WholeNumber
 from core.db import db, unit_of_work
 from core.errors import DomainError
 from core.urls import public_url
@@ -43,10 +44,10 @@ stamps_cli = AppGroup("stamps", help="QR stamps: runs, printing, activation.")
 
 
 @stamps_cli.command("create")
-@click.option("--producer", "producer_id", type=int, required=True, help="producer id")
-@click.option("--quantity", type=int, required=True, help="1 to 100,000 stamps")
-@click.option("--product", "product_id", type=int, help="product printed on the labels")
-@click.option("--batch", "batch_id", type=int, help="lot bound at print time (GS1 link)")
+@click.option("--producer", "producer_id", type=ID, required=True, help="producer id")
+@click.option("--quantity", type=WholeNumber(), required=True, help="1 to 100,000 stamps")
+@click.option("--product", "product_id", type=ID, help="product printed on the labels")
+@click.option("--batch", "batch_id", type=ID, help="lot bound at print time (GS1 link)")
 @click.option("--pin/--no-pin", default=False, help="scratch-off PINs")
 @_unit_of_work
 def create(
@@ -71,7 +72,7 @@ def create(
 
 
 @stamps_cli.command("print")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ID)
 @click.option(
     "--out",
     "out_path",
@@ -94,8 +95,8 @@ def create(
 @click.option("--margin-top", default="0", show_default=True, help="custom: top margin, mm")
 @click.option("--gap-x", default="0", show_default=True, help="custom: gap between columns, mm")
 @click.option("--gap-y", default="0", show_default=True, help="custom: gap between rows, mm")
-@click.option("--from", "first", type=int, help="first serial (default: the run's first)")
-@click.option("--to", "last", type=int, help="last serial (default: the run's last)")
+@click.option("--from", "first", type=ID, help="first serial (default: the run's first)")
+@click.option("--to", "last", type=ID, help="last serial (default: the run's last)")
 @_unit_of_work
 def print_command(
     run_id: int,
@@ -122,10 +123,10 @@ def print_command(
 
 
 @stamps_cli.command("activate")
-@click.option("--producer", "producer_id", type=int, required=True)
-@click.option("--from", "first", type=int, required=True)
-@click.option("--to", "last", type=int, required=True)
-@click.option("--batch", "batch_id", type=int, required=True, help="lot of the same producer")
+@click.option("--producer", "producer_id", type=ID, required=True)
+@click.option("--from", "first", type=ID, required=True)
+@click.option("--to", "last", type=ID, required=True)
+@click.option("--batch", "batch_id", type=ID, required=True, help="lot of the same producer")
 @_unit_of_work
 def activate(producer_id: int, first: int, last: int, batch_id: int) -> None:
     """Activate serials FROM..TO for a lot: all of them, or none."""
@@ -134,9 +135,9 @@ def activate(producer_id: int, first: int, last: int, batch_id: int) -> None:
 
 
 @stamps_cli.command("void")
-@click.option("--producer", "producer_id", type=int, required=True)
-@click.option("--serial", "first", type=int, required=True, help="serial (or first of a range)")
-@click.option("--to", "last", type=int, help="last serial of a range")
+@click.option("--producer", "producer_id", type=ID, required=True)
+@click.option("--serial", "first", type=ID, required=True, help="serial (or first of a range)")
+@click.option("--to", "last", type=ID, help="last serial of a range")
 @click.option("--reason", required=True, help="why, e.g. 'tem bị rách'")
 @_unit_of_work
 def void(producer_id: int, first: int, last: int | None, reason: str) -> None:

@@ -97,6 +97,6 @@ class PinForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Nhập 6 chữ số dưới lớp cào.")),
             Length(max=12, message=_l("Mã PIN có 6 chữ số.")),
-            Regexp(r"^\s*\d{6}\s*$", message=_l("Mã PIN có 6 chữ số.")),
+            Regexp(r"^\s*[0-9]{6}\s*$", message=_l("Mã PIN có 6 chữ số.")),
         ],
     )

@@ -29,7 +29,7 @@ from werkzeug.exceptions import TooManyRequests
 from cooperatives.ocop import valid_certificate
 from core import i18n
 from core.db import unit_of_work
-from core.errors import NotFound
+from core.errors import PROBLEM_JSON, NotFound
 from core.gs1 import digital_link
 from core.security import limiter
 from core.urls import public_url
@@ -69,11 +69,12 @@ def _format() -> str:
     if request.args.get("linkType") == "all":
         return "linkset"
     best = request.accept_mimetypes.best_match(
-        ["text/html", "application/ld+json", "application/json", LINKSET], default="text/html"
+        ["text/html", "application/ld+json", "application/json", LINKSET, PROBLEM_JSON],
+        default="text/html",
     )
     if best == LINKSET:
         return "linkset"
-    if best in resolver.JSONLD_TYPES:
+    if best in (*resolver.JSONLD_TYPES, PROBLEM_JSON):  # a JSON client gets JSON
         return "jsonld"
     return "html"
 

@@ -11,6 +11,7 @@ from cooperatives.models import Producer, Product
 from core.db import db
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
+from core.numbers import parse_int
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamps import journal
 from traceability.stamps.codes import (
@@ -67,11 +68,8 @@ def _binding(
 
 
 def check_quantity(quantity: Any) -> int:
-    try:
-        value = int(quantity)
-    except (TypeError, ValueError):
-        value = 0
-    if not 1 <= value <= MAX_RUN:
+    value = parse_int(quantity, minimum=1, maximum=MAX_RUN)
+    if value is None:
         raise Invalid(
             _("Số tem mỗi lần đặt từ 1 đến %(max)s.", max=f"{MAX_RUN:,}".replace(",", ".")),
             fields={"quantity": _("Từ 1 đến %(max)s", max=f"{MAX_RUN:,}".replace(",", "."))},

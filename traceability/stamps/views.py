@@ -32,7 +32,7 @@ from cooperatives.models import MemberRole, Product, ProductStatus
 from core.db import db, unit_of_work
 from core.errors import DomainError, Invalid, NotFound
 from core.forms import options
-from core.numbers import parse_id
+from core.numbers import parse_id, parse_int
 from traceability import stamps
 from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
 from traceability.stamps import printing
@@ -127,8 +127,8 @@ def run_new(producer_id: int):
     form.batch_id.choices = _lot_choices(producer_id, _("— Chưa gắn lô (kích hoạt sau) —"))
     if request.method == "GET":
         form.with_pin.data = True
-        if request.args.get("batch_id", type=int):
-            form.batch_id.data = str(request.args.get("batch_id", type=int))
+        if request.args.get("batch_id", type=parse_id):
+            form.batch_id.data = str(request.args.get("batch_id", type=parse_id))
         return _render("traceability/stamps/new.html", acting, form=form)[0]
     try:
         with unit_of_work():
@@ -251,7 +251,7 @@ def _single(producer_id: int, serial: int) -> printing.StampLabel:
 @login_required
 def stamp_png(producer_id: int, serial: int):
     _acting(producer_id)
-    scale = request.args.get("scale", 10, type=int) or 10
+    scale = request.args.get("scale", 10, type=parse_int) or 10
     png = printing.render_png(_single(producer_id, serial), scale=scale)
     response = Response(png, mimetype="image/png")
     response.headers["Content-Disposition"] = f'inline; filename="tem-{serial}.png"'
@@ -263,7 +263,7 @@ def stamp_png(producer_id: int, serial: int):
 @login_required
 def stamp_svg(producer_id: int, serial: int):
     _acting(producer_id)
-    size = min(max(request.args.get("mm", 20.0, type=float) or 20.0, 10.0), 200.0)
+    size = min(max(request.args.get("mm", 20, type=parse_int) or 20, 10), 200)
     svg = printing.render_svg(_single(producer_id, serial), size_mm=size)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Disposition"] = f'inline; filename="tem-{serial}.svg"'
@@ -276,7 +276,7 @@ def stamp_svg(producer_id: int, serial: int):
 def stamp_lookup(producer_id: int):
     """The 'one stamp' form: a serial typed by the manager → its PNG or SVG."""
     _acting(producer_id)
-    serial = request.args.get("serial", type=int)
+    serial = request.args.get("serial", type=parse_id)
     kind = "stamp_svg" if request.args.get("format") == "svg" else "stamp_png"
     if not serial or serial < 1:
         raise Invalid(_("Nhập số sê-ri của tem."))
@@ -302,7 +302,7 @@ def activate(producer_id: int):
     form = ActivateForm()
     form.batch_id.choices = _lot_choices(producer_id, _("— Chọn lô —"))
     if request.method == "GET":
-        batch_id = request.args.get("batch_id", type=int)
+        batch_id = request.args.get("batch_id", type=parse_id)
         if batch_id:
             form.batch_id.data = str(batch_id)
         return _render("traceability/stamps/activate.html", acting, form=form)[0]

@@ -38,12 +38,10 @@ def label_text(run: StampRun) -> LabelText:
 
 def print_range(run: StampRun, first: Any = None, last: Any = None) -> tuple[int, int]:
     """The serials to print: the whole run unless a part of it is asked for."""
-    a = run.first_serial if first in (None, "") else parse_int(first)
-    b = run.last_serial if last in (None, "") else parse_int(last)
+    a = run.first_serial if first in (None, "") else parse_int(first, minimum=1)
+    b = run.last_serial if last in (None, "") else parse_int(last, minimum=1)
     if a is None or b is None:
-        raise Invalid(
-            _l("Số sê-ri phải là số nguyên."), fields={"first": str(_l("Nhập số"))}
-        ) from None
+        raise Invalid(_l("Số sê-ri phải là số nguyên."), fields={"first": str(_l("Nhập số"))})
     if not run.first_serial <= a <= b <= run.last_serial:
         raise Invalid(
             _l(

@@ -1,0 +1,142 @@
+"""Object-level authorisation on every route whose path names a producer's objects.
+
+Both producers own one of everything a path can name (product, variant, photo, certificate,
+evaluation, lot, trace event, stamp run, stamps, membership). Signed in as A's manager, member
+and helper, every route of the URL map under /manage/<producer_id> is requested, GET and POST,
+(1) with every id taken from B, and (2) with A's producer id and every other id taken from B.
+Each answer is a 404 (or a 403 where the role may not do this on any lot, whoever owns it) that
+shows nothing of B (its lot code, stamp codes, product name), and the database is unchanged.
+Routes are read from the URL map, so a new route is covered at once.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.db import db
+from core.security import limiter
+from tests.conftest import login
+from tests.hardening.world import ARGUMENT, build_world, fill, methods, path_values, rules
+
+PREFIX = "/manage/<int:producer_id>"
+# Serials are numbered per producer (B's serial 1 is A's serial 1 too): not an id of B's alone.
+PER_PRODUCER = {"serial"}
+
+FORM = {
+    "name": "Bị đổi",
+    "name_vi": "Bị đổi",
+    "role": "manager",
+    "status": "archived",
+    "label": "thùng 1 kg",
+    "pack_size": "1",
+    "unit": "kg",
+    "price": "1000",
+    "first": "1",
+    "last": "6",
+    "batch_id": "0",
+    "reason": "thử",
+    "quantity": "5",
+    "lot_code": "LOT-X",
+    "produced_on": "2026-11-10",
+    "kind": "harvesting",
+    "parents": "0",
+    "total_score": "80",
+    "stars": "4",
+    "alt": "Bị đổi",
+    "action": "up",
+}
+
+
+def _snapshot() -> dict[str, list[tuple]]:
+    state = {}
+    for table in db.metadata.sorted_tables:
+        order = list(table.primary_key.columns) or list(table.columns)
+        rows = db.session.execute(select(table).order_by(*order)).all()
+        state[table.name] = [tuple(map(str, row)) for row in rows]
+    return state
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        built = build_world()
+        B_product = db.session.scalar(
+            select(db.metadata.tables["product"].c.name_vi).where(
+                db.metadata.tables["product"].c.id == built.b.ids["product_id"]
+            )
+        )
+    built.extra["b_product_name"] = B_product
+    return built
+
+
+def _secrets_of_b(world) -> list[str]:
+    return [world.b.lot_code, world.extra["b_product_name"], *world.b.codes[:3]]
+
+
+def _request(client, method: str, url: str):
+    limiter.reset()
+    if method == "GET":
+        return client.get(url, query_string={"kind": "harvesting", "serial": "1"})
+    return client.post(url, data=FORM)
+
+
+@pytest.mark.parametrize("role", ["manager", "member", "helper"])
+def test_no_route_of_a_member_of_a_reaches_an_object_of_b(app, world, role):
+    client = app.test_client()
+    login(client, world.users[role])
+    own, theirs = path_values(world.a, world), path_values(world.b, world)
+    with app.app_context():
+        before = _snapshot()
+    producer_rules = [r for r in rules(app) if r.rule.startswith(PREFIX)]
+    assert len(producer_rules) >= 30, [r.rule for r in producer_rules]
+    tried = 0
+    for rule in producer_rules:
+        names = {m.group(2) for m in ARGUMENT.finditer(rule.rule)}
+        mixed = {**own, **{n: theirs[n] for n in names - {"producer_id"} - PER_PRODUCER}}
+        urls = [fill(rule.rule, theirs, rule.endpoint)]
+        if names - {"producer_id"} - PER_PRODUCER:
+            urls.append(fill(rule.rule, mixed, rule.endpoint))
+        for url in urls:
+            for method in methods(rule):
+                response = _request(client, method, url)
+                allowed = (404,) if url == urls[0] or role == "manager" else (403, 404)
+                assert response.status_code in allowed, (role, method, url, response.status_code)
+                body = response.get_data(as_text=True)
+                for secret in _secrets_of_b(world):
+                    assert secret not in body, (role, method, url, secret)
+                tried += 1
+    with app.app_context():
+        assert _snapshot() == before
+    assert tried >= 70
+
+
+def test_the_same_requests_with_a_own_ids_are_answered(app, world):
+    """Not vacuous: with A's own ids, A's manager gets past authorisation on every GET."""
+    client = app.test_client()
+    login(client, world.users["manager"])
+    own = path_values(world.a, world)
+    for rule in rules(app):
+        if rule.rule.startswith(PREFIX) and "GET" in rule.methods:
+            response = _request(client, "GET", fill(rule.rule, own, rule.endpoint))
+            assert response.status_code in (200, 303), (rule.rule, response.status_code)
+
+
+def test_other_routes_naming_a_lot_or_key_refuse_a_producer_manager(app, world):
+    """Routes outside /manage that take an id (authority recall, API key revocation, council
+    pages) refuse a producer's manager whatever the id."""
+    client = app.test_client()
+    login(client, world.users["manager"])
+    theirs = path_values(world.b, world)
+    with app.app_context():
+        before = _snapshot()
+    for rule in rules(app):
+        if not rule.rule.startswith(("/recalls/", "/admin/", "/council/")):
+            continue
+        if not ARGUMENT.search(rule.rule):
+            continue
+        for method in methods(rule):
+            response = _request(client, method, fill(rule.rule, theirs, rule.endpoint))
+            assert response.status_code in (403, 404), (method, rule.rule, response.status_code)
+    with app.app_context():
+        assert _snapshot() == before
