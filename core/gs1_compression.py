@@ -23,9 +23,12 @@ with GS1's compression prototype and by round trips with `compress` (tests/core)
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 SAFE_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_DIGITS = frozenset("0123456789")
+_ALL_DIGITS = re.compile("[0-9]+")
 _HEX = "0123456789ABCDEF"
 MAX_DATA = 400  # characters: far more than any printable link
 
@@ -171,7 +174,7 @@ def decompress(data: str) -> Decompressed:
     while bits.left() > 8:
         h1, h2 = _HEX[bits.number(4)], _HEX[bits.number(4)]
         head = h1 + h2
-        if h1.isdigit() and h2.isdigit():
+        if h1 in _DIGITS and h2 in _DIGITS:
             size = AI_LENGTH.get(head)
             if size is None:
                 raise CompressionError(f"no AI begins with {head}")
@@ -202,7 +205,7 @@ def decompress(data: str) -> Decompressed:
 
 
 def _encoding(text: str) -> int:
-    if text.isascii() and text.isdigit():
+    if _ALL_DIGITS.fullmatch(text):
         return 0
     if all(ch in "0123456789ABCDEF" for ch in text):
         return 2

@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from core.cli_types import ID
 from core.db import unit_of_work
 from core.errors import DomainError
 from partners import services
@@ -50,8 +51,8 @@ def list_partners():
 
 
 @partners_cli.command("rotate")
-@click.argument("partner_id", type=int)
-@click.argument("key_id", type=int)
+@click.argument("partner_id", type=ID)
+@click.argument("key_id", type=ID)
 @click.option("--overlap-days", type=click.IntRange(0, 90), default=7, show_default=True)
 def rotate(partner_id: int, key_id: int, overlap_days: int):
     """A new key; the old one keeps working for --overlap-days."""
@@ -67,8 +68,8 @@ def rotate(partner_id: int, key_id: int, overlap_days: int):
 
 
 @partners_cli.command("revoke")
-@click.argument("partner_id", type=int)
-@click.argument("key_id", type=int)
+@click.argument("partner_id", type=ID)
+@click.argument("key_id", type=ID)
 def revoke(partner_id: int, key_id: int):
     try:
         with unit_of_work():
