@@ -3,6 +3,8 @@ lot named on it, and only addresses that answer."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 
 from core.db import db
@@ -59,4 +61,8 @@ def test_a_lot_with_gtin_shows_its_digital_link_and_it_answers(app, client):
     _producer, _batch, page = _helper_records_a_lot(app, client, gtin="08931234567897")
     link = "/01/08931234567897/10/HH-2026-01"
     assert link in page
-    assert client.get(link, follow_redirects=True).status_code == 200  # via its default link
+    answer = client.get(link)
+    if answer.status_code == 303:  # the resolver sends phones on to the link's default page
+        target = urlsplit(answer.headers["Location"])
+        answer = client.get(target.path, query_string=target.query)
+    assert answer.status_code == 200
