@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.app import TRIVIAL_PATH
 from bench.harness import (
+    BARE_APP,
     Database,
     app_env,
     backends,
@@ -36,7 +37,10 @@ from bench.harness import (
 )
 
 NAME = "catalog_pages"
-BASELINE = f"GET {TRIVIAL_PATH} (trivial Flask route) in the same gunicorn run"
+BASELINE = (
+    "GET / of a bare Flask app (no extensions) under the same gunicorn settings, in the same run; "
+    f"also GET {TRIVIAL_PATH} (the app's own trivial route) in the same gunicorn as the pages"
+)
 PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
 PRODUCTS = env_int("BENCH_PRODUCTS", 100_000)
 SAMPLE_PRODUCTS = 2_000
@@ -77,10 +81,12 @@ def measure(db: Database) -> dict[str, Any]:
             "workers": workers(),
             "load_tool": load_tool(),
         }
-        with gunicorn(env) as base:
+        with gunicorn(env) as base, gunicorn(env, BARE_APP) as bare:
             pages = {
                 "product_page": ("GET /p/<slug>", products),
                 "producer_page": ("GET /c/<slug>", producers),
+                "home_page": ("GET /", ["/"]),
+                "healthz": ("GET /healthz", ["/healthz"]),
             }
             for key, (_label, paths) in list(pages.items()):
                 status = get_status(base, paths[0])
@@ -88,18 +94,22 @@ def measure(db: Database) -> dict[str, Any]:
                     log(f"  {key}: {paths[0]} answers {status}; not measured yet")
                     result[key] = f"not measured: {paths[0]} answered {status}"
                     del pages[key]
-            measured = bracketed(base, TRIVIAL_PATH, pages)
-        result["trivial"] = measured["trivial"]
-        result["trivial_rps_median"] = measured["trivial_rps_median"]
+            measured = bracketed(base, TRIVIAL_PATH, pages, bare=bare)
+        for key in ("trivial", "trivial_rps_median", "bare", "bare_rps_median"):
+            result[key] = measured[key]
+        result["app_overhead_ratio"] = measured["app_overhead_ratio"]
+        result["app_overhead_ratio_each"] = measured["app_overhead_ratio_each"]
+        log(f"  the app's trivial route ÷ the bare app: {measured['app_overhead_ratio']:.3f}×")
         for key, (label, _paths) in pages.items():
             figures = measured[key]
             result[key] = figures
             result[f"{key}_ratio_rps"] = figures["ratio_rps"]
             result[f"{key}_ratio_p99"] = figures["ratio_p99"]
             log(
-                f"  {label}: {figures['ratio_rps']:.3f}× the trivial route's throughput "
-                f"(rounds: {figures['ratio_rps_each_round']}), p99 {figures['ratio_p99']:.1f}× "
-                f"its p99; non-2xx {figures['non_2xx']}"
+                f"  {label}: {figures['ratio_rps_bare']:.3f}× the bare app's throughput "
+                f"(rounds: {figures['ratio_rps_bare_each_round']}), "
+                f"{figures['ratio_rps_trivial']:.3f}× the trivial route's; p99 "
+                f"{figures['ratio_p99_bare']:.1f}× the bare app's; non-2xx {figures['non_2xx']}"
             )
         return result
 

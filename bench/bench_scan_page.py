@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.app import TRIVIAL_PATH
 from bench.harness import (
+    BARE_APP,
     CONNECTIONS,
     Database,
     app_env,
@@ -42,7 +43,10 @@ from bench.harness import (
 )
 
 NAME = "scan_page"
-BASELINE = f"GET {TRIVIAL_PATH} (trivial Flask route) in the same gunicorn run"
+BASELINE = (
+    "GET / of a bare Flask app (no extensions) under the same gunicorn settings, in the same run; "
+    f"also GET {TRIVIAL_PATH} (the app's own trivial route) in the same gunicorn as the pages"
+)
 STAMPS = env_int("BENCH_STAMPS", 1_000_000)
 PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
 PRODUCTS = env_int("BENCH_SCAN_PRODUCTS", 10_000)
@@ -90,14 +94,16 @@ def measure(db: Database) -> dict[str, Any]:
             "load_tool": load_tool(),
             "connections": CONNECTIONS,
         }
-        with gunicorn(env) as base:
+        with gunicorn(env) as base, gunicorn(env, BARE_APP) as bare:
             status = get_status(base, paths[0])
             if status != 200:
                 log(f"  {paths[0]} answers {status}: the scan page is not measured yet")
                 result["scan_page"] = f"not measured: {paths[0]} answered {status}"
                 return result
             pages = {"scan_page": ("GET /s/<code>", paths)}
-            measured = bracketed(base, TRIVIAL_PATH, pages, after_warm_up=lambda: counts(db))
+            measured = bracketed(
+                base, TRIVIAL_PATH, pages, after_warm_up=lambda: counts(db), bare=bare
+            )
         after = counts(db)  # the server has stopped: every request it accepted is finished
         before = measured["after_warm_up"]
         scan = measured["scan_page"]
@@ -109,6 +115,10 @@ def measure(db: Database) -> dict[str, Any]:
             {
                 "trivial": measured["trivial"],
                 "trivial_rps_median": measured["trivial_rps_median"],
+                "bare": measured["bare"],
+                "bare_rps_median": measured["bare_rps_median"],
+                "app_overhead_ratio": measured["app_overhead_ratio"],
+                "scan_ratio_rps_trivial": scan["ratio_rps_trivial"],
                 "scan_page": scan,
                 "scan_ratio_rps": scan["ratio_rps"],
                 "scan_ratio_p99": scan["ratio_p99"],
@@ -124,9 +134,11 @@ def measure(db: Database) -> dict[str, Any]:
             }
         )
         log(
-            f"  GET /s/<code>: {scan['ratio_rps']:.3f}× the trivial route's throughput "
-            f"(rounds: {scan['ratio_rps_each_round']}; aim ≥ {AIM}), p99 "
-            f"{scan['ratio_p99']:.1f}× its p99"
+            f"  GET /s/<code>: {scan['ratio_rps']:.3f}× the bare app's throughput "
+            f"(rounds: {scan['ratio_rps_each_round']}; aim ≥ {AIM}), "
+            f"{scan['ratio_rps_trivial']:.3f}× the app's trivial route; p99 {scan['p99_ms']} ms "
+            f"({scan['ratio_p99']:.1f}× the bare app's); app overhead "
+            f"{measured['app_overhead_ratio']:.3f}×"
         )
         log(
             f"  scans: {scan['ok_2xx']} answers 2xx, {added} Scan rows added, stamp counters +"

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import errors, i18n, openapi, security
+from core import errors, i18n, openapi, security, sessions
 from core.config import load_config
 from core.db import alembic_compare_type, alembic_render_item, db
 
@@ -52,6 +52,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
         compare_type=alembic_compare_type,
         render_item=alembic_render_item,
     )
+    sessions.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
@@ -65,4 +66,5 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     views.init_cli(app)
     for domain in domains:
         domain.init_app(app)
+    security.check_limits_in_views_only(app)
     return app
