@@ -11,9 +11,9 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import errors, i18n, openapi, security, sessions
+from core import errors, i18n, openapi, pagecache, security, sessions
 from core.config import load_config
-from core.db import alembic_compare_type, alembic_render_item, db
+from core.db import alembic_compare_type, alembic_render_item, db, retry_after_disconnect
 
 
 class DatabaseIntConverter(IntegerConverter):
@@ -44,6 +44,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     app.jinja_env.lstrip_blocks = True
 
     db.init_app(app)
+    retry_after_disconnect(app)
     migrate.init_app(
         app,
         db,
@@ -55,6 +56,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     sessions.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    pagecache.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from threading import Lock
 from typing import Any, NamedTuple
@@ -252,7 +252,14 @@ def count_scan(
     """Read the stamp's facts, count one scan with one UPDATE … RETURNING (atomic in SQL: no
     lost update under concurrent scans) and add its row (the same INSERT as
     `scans.log_scan`): three statements on one cursor, in the session's transaction; the
-    caller commits. The facts carry the counts after the scan. None for an unknown stamp."""
+    caller commits. The facts carry the counts after the scan. None for an unknown stamp.
+
+    On PostgreSQL the three are one statement run in autocommit on a pooled connection of its
+    own (`_count_scan_in_one_statement`): one round trip, no BEGIN/COMMIT."""
+    if db.engine.dialect.name == "postgresql":
+        return _count_scan_in_one_statement(
+            today=today, now=now, network=network, client=client, via=via, key=_key(code, stamp_id)
+        )
     dialect, cursor = _cursor()
     try:
         facts = _read_facts(dialect, cursor, today, code, stamp_id)
@@ -278,6 +285,95 @@ def count_scan(
         cursor.close()
     count, first, last = row
     return facts._replace(scan_count=count, first_scanned_at=first, last_scanned_at=last)
+
+
+class _CountingStatement(RawStatement):
+    """PostgreSQL: the facts SELECT, the counter's UPDATE … RETURNING and the scan row's INSERT
+    as one statement (data-modifying CTEs see one snapshot and commit together): it returns
+    the facts with the counts after this scan, or no row for an unknown stamp."""
+
+    def __init__(self, by: str, dialect: Any) -> None:
+        facts = RawStatement(_facts_statement(by), dialect)
+        columns = [f"c{i}" for i in range(len(facts.results))]
+        shown = list(columns)
+        at = StampFacts._fields.index("scan_count")
+        shown[at : at + 3] = [
+            "counted.scan_count",
+            "counted.first_scanned_at",
+            "counted.last_scanned_at",
+        ]
+        # compiled SQL and fixed column names only: every value is bound by the driver
+        self.sql = "".join(
+            [
+                "WITH facts(",
+                ", ".join(columns),
+                ") AS (",
+                facts.sql,
+                "), counted AS (UPDATE stamp SET scan_count = stamp.scan_count + 1, "
+                "first_scanned_at = coalesce(stamp.first_scanned_at, %(now)s), "
+                "last_scanned_at = %(now)s FROM facts WHERE stamp.id = facts.c0 "
+                "RETURNING stamp.scan_count, stamp.first_scanned_at, stamp.last_scanned_at), "
+                "logged AS (INSERT INTO scan (stamp_id, scanned_at, network, client, via) "
+                "SELECT c0, %(now)s, %(network)s, %(client)s, %(via)s FROM facts) SELECT ",
+                ", ".join(shown),
+                " FROM facts CROSS JOIN counted",
+            ]
+        )
+        self.names = None
+        self.processors = facts.processors
+        self.constants = facts.constants
+        self.results = facts.results
+
+
+_COUNTING: dict[str, _CountingStatement] = {}
+
+
+def _count_scan_in_one_statement(
+    *, today: date, now: datetime, network: str, client: str, via: str, key: tuple[str, Any]
+) -> StampFacts | None:
+    """One round trip in autocommit on a connection of the pool (not the session's: the page
+    needs no transaction). A connection found dead (server restarted, idle connection cut) is
+    thrown away and the statement run once more on a fresh one — there is no pre-ping; if it
+    died after PostgreSQL committed the scan, that scan is counted twice, never lost."""
+    by, value = key
+    statement = _COUNTING.get(by)
+    if statement is None:
+        statement = _COUNTING.setdefault(by, _CountingStatement(by, db.engine.dialect))
+    values = {
+        "key": value,
+        "today": today,
+        "now": now.astimezone(UTC),
+        "network": network[:48],
+        "client": client[:32],
+        "via": via,
+    }
+    for attempt in (1, 2):
+        pooled = db.engine.raw_connection()
+        try:
+            connection = pooled.driver_connection
+            connection.autocommit = True
+            try:
+                with connection.cursor() as cursor:
+                    statement.execute(cursor, values)
+                    return _facts(statement.row(cursor))
+            finally:
+                if not connection.closed:
+                    connection.autocommit = False
+        except Exception as error:
+            if attempt == 2 or not _disconnected(error, pooled):
+                raise
+            pooled.invalidate()
+            db.engine.dispose()  # its idle siblings died with it: open fresh ones
+        finally:
+            pooled.close()
+    raise AssertionError("unreachable")
+
+
+def _disconnected(error: Exception, pooled: Any) -> bool:
+    dbapi = db.engine.dialect.loaded_dbapi
+    if not isinstance(error, dbapi.Error):
+        return False
+    return db.engine.dialect.is_disconnect(error, pooled.driver_connection, None)
 
 
 @cache
