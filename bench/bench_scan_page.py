@@ -21,7 +21,8 @@ from typing import Any
 from bench.app import TRIVIAL_PATH
 from bench.harness import (
     BARE_APP,
-    CONNECTIONS,
+    DURATION,
+    SETTLE,
     Database,
     app_env,
     backends,
@@ -33,6 +34,8 @@ from bench.harness import (
     flask,
     get_status,
     gunicorn,
+    kill_a_worker_later,
+    load,
     load_tool,
     log,
     machine,
@@ -52,6 +55,7 @@ PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
 PRODUCTS = env_int("BENCH_SCAN_PRODUCTS", 10_000)
 SAMPLE = 5_000
 AIM = 0.5
+SCAN_CONNECTIONS = env_int("BENCH_SCAN_CONNECTIONS", 64)  # the p99 aim is at 64
 
 ACTIVE_CODES = (
     "SELECT s.code FROM stamp s JOIN batch b ON b.id = s.batch_id "
@@ -92,7 +96,7 @@ def measure(db: Database) -> dict[str, Any]:
             "bench_data_seconds": round(data_seconds, 1),
             "workers": workers(),
             "load_tool": load_tool(),
-            "connections": CONNECTIONS,
+            "connections": SCAN_CONNECTIONS,
         }
         with gunicorn(env) as base, gunicorn(env, BARE_APP) as bare:
             status = get_status(base, paths[0])
@@ -102,15 +106,28 @@ def measure(db: Database) -> dict[str, Any]:
                 return result
             pages = {"scan_page": ("GET /s/<code>", paths)}
             measured = bracketed(
-                base, TRIVIAL_PATH, pages, after_warm_up=lambda: counts(db), bare=bare
+                base,
+                TRIVIAL_PATH,
+                pages,
+                after_warm_up=lambda: counts(db),
+                bare=bare,
+                connections=SCAN_CONNECTIONS,
             )
+            # the same load once more, with one worker SIGKILLed a third of the way through
+            timer = kill_a_worker_later(base, SETTLE + DURATION / 3)
+            killed = load(
+                base, paths, "GET /s/<code> (SIGKILL)", DURATION, connections=SCAN_CONNECTIONS
+            )
+            timer.join()
+            log("  " + killed.line())
         after = counts(db)  # the server has stopped: every request it accepted is finished
         before = measured["after_warm_up"]
         scan = measured["scan_page"]
-        runs = len(scan["runs"])
+        runs = len(scan["runs"]) + 1
         added, counter_added = after[0] - before[0], after[1] - before[1]
-        lost = max(0, scan["ok_2xx"] - added)
-        in_flight = added - scan["ok_2xx"]
+        answered = scan["ok_2xx"] + killed.ok_2xx
+        lost = max(0, answered - added)
+        in_flight = added - answered
         result.update(
             {
                 "trivial": measured["trivial"],
@@ -125,11 +142,12 @@ def measure(db: Database) -> dict[str, Any]:
                 "aim_ratio_rps": AIM,
                 "scan_rows_added": added,
                 "scan_count_added": counter_added,
-                "responses_2xx": scan["ok_2xx"],
+                "responses_2xx": answered,
+                "sigkill_run": killed,
                 "scans_lost": lost,
                 "scans_in_flight_at_deadline": in_flight,
                 "no_scan_lost": lost == 0
-                and in_flight <= CONNECTIONS * runs
+                and in_flight <= SCAN_CONNECTIONS * runs + killed.socket_errors
                 and counter_added == added,
             }
         )
@@ -141,7 +159,8 @@ def measure(db: Database) -> dict[str, Any]:
             f"{measured['app_overhead_ratio']:.3f}×"
         )
         log(
-            f"  scans: {scan['ok_2xx']} answers 2xx, {added} Scan rows added, stamp counters +"
+            f"  scans (with a worker SIGKILLed in the last run): {answered} answers 2xx, "
+            f"{added} Scan rows added, stamp counters +"
             f"{counter_added}; lost {lost}, in flight at the load's deadline {in_flight} → "
             + ("no scan record lost" if result["no_scan_lost"] else "SCANS LOST")
         )

@@ -216,6 +216,7 @@ def _gunicorn_command() -> list[str]:
     return [str(local)] if local.exists() else [sys.executable, "-m", "gunicorn"]
 
 
+SERVERS: dict[str, subprocess.Popen[Any]] = {}  # base URL → its gunicorn master
 BARE_APP = "bench.bare_app:create_bare_app()"
 BARE_PATH = "/"
 
@@ -242,8 +243,10 @@ def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> 
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile, stderr=logfile)
         try:
             wait_healthy(base, process, Path(logfile.name))
+            SERVERS[base] = process
             yield base
         finally:
+            SERVERS.pop(base, None)
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -254,6 +257,27 @@ def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> 
             errors = Path(logfile.name).read_text(errors="replace").strip()
             if errors:
                 log(f"  gunicorn log (last lines):\n{_tail(errors, 15)}")
+
+
+def worker_pids(base: str) -> list[int]:
+    """The gunicorn workers serving `base` (children of its master, by parent id)."""
+    master = SERVERS[base].pid
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(x) for x in children.read_text().split()] if children.exists() else []
+
+
+def kill_a_worker_later(base: str, after: float) -> threading.Timer:
+    """SIGKILL one worker of this server `after` seconds from now (gunicorn starts another)."""
+
+    def kill() -> None:
+        pids = worker_pids(base)
+        if pids:
+            os.kill(pids[0], signal.SIGKILL)
+            log(f"  SIGKILL sent to worker {pids[0]}")
+
+    timer = threading.Timer(after, kill)
+    timer.start()
+    return timer
 
 
 def _tail(text: str, lines: int) -> str:
