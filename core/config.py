@@ -110,6 +110,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Public pages for anonymous visitors (core/pagecache.py): redis | local | off.
         "PAGE_CACHE": env.get("PAGE_CACHE", "").strip().lower()
         or ("redis" if redis_url else "local"),
+        "PAGE_CACHE_PREFIX": env.get("PAGE_CACHE_PREFIX") or "choque:",
         "PAGE_MAX_AGE": _int("PAGE_MAX_AGE", env.get("PAGE_MAX_AGE"), 15),
         "PAGE_STALE_WHILE_REVALIDATE": _int(
             "PAGE_STALE_WHILE_REVALIDATE", env.get("PAGE_STALE_WHILE_REVALIDATE"), 45

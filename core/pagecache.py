@@ -334,7 +334,7 @@ def init_app(app: Flask) -> None:
         return
     if kind == "redis":
         app.extensions[EXTENSION] = RedisStore(
-            config["REDIS_URL"], prefix=config.get("PAGE_CACHE_PREFIX", "choque:")
+            config["REDIS_URL"], prefix=config.get("PAGE_CACHE_PREFIX") or "choque:"
         )
     else:
         epoch = config.get("PAGE_CACHE_EPOCH_FILE") or Path(app.instance_path) / "page-epoch"
