@@ -10,6 +10,7 @@ and after the pages; the ratio is page req/s ÷ mean trivial req/s.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from typing import Any
@@ -45,12 +46,35 @@ PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
 PRODUCTS = env_int("BENCH_PRODUCTS", 100_000)
 SAMPLE_PRODUCTS = 2_000
 SAMPLE_PRODUCERS = 500
+HOT = 20
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+def page_cache_env(env: dict[str, str]) -> str:
+    """The page cache as production runs it: Redis (shared by the workers) when reachable."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
+    except Exception:
+        env["PAGE_CACHE"] = "local"
+        return "local (per worker; Redis unreachable)"
+    env.update(
+        {
+            "REDIS_URL": REDIS_URL,
+            "PAGE_CACHE": "redis",
+            "PAGE_CACHE_PREFIX": f"choque-bench-{os.getpid()}-{int(time.time())}:",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    return f"redis ({REDIS_URL}, shared by the workers)"
 
 
 def measure(db: Database) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="choque-media-") as media:
         env = app_env(db, media)
         schema = build_schema(env)
+        page_cache = page_cache_env(env)
         started = time.perf_counter()
         output = flask(
             env, "bench-data", "--producers", str(PRODUCERS), "--products", str(PRODUCTS)
@@ -80,12 +104,17 @@ def measure(db: Database) -> dict[str, Any]:
             "bench_data_seconds": round(data_seconds, 1),
             "workers": workers(),
             "load_tool": load_tool(),
+            "page_cache": page_cache,
         }
         with gunicorn(env) as base, gunicorn(env, BARE_APP) as bare:
             pages = {
+                # the television case: a few products everyone opens (page cache warm)
+                "product_page_hot": (f"GET /p/<slug> ({HOT} hot)", products[:HOT]),
+                "producer_page_hot": (f"GET /c/<slug> ({HOT} hot)", producers[:HOT]),
+                "home_page": ("GET /", ["/"]),
+                # the long tail: mostly first visits (the page is built)
                 "product_page": ("GET /p/<slug>", products),
                 "producer_page": ("GET /c/<slug>", producers),
-                "home_page": ("GET /", ["/"]),
                 "healthz": ("GET /healthz", ["/healthz"]),
             }
             for key, (_label, paths) in list(pages.items()):

@@ -111,6 +111,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PAGE_CACHE": env.get("PAGE_CACHE", "").strip().lower()
         or ("redis" if redis_url else "local"),
         "PAGE_CACHE_PREFIX": env.get("PAGE_CACHE_PREFIX") or "choque:",
+        # The scan page's rendered lot parts shared by every worker and host (Redis).
+        "SCAN_LOT_PARTS_IN_REDIS": _bool(env.get("SCAN_LOT_PARTS_IN_REDIS"), bool(redis_url)),
         "PAGE_MAX_AGE": _int("PAGE_MAX_AGE", env.get("PAGE_MAX_AGE"), 15),
         "PAGE_STALE_WHILE_REVALIDATE": _int(
             "PAGE_STALE_WHILE_REVALIDATE", env.get("PAGE_STALE_WHILE_REVALIDATE"), 45
@@ -120,6 +122,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if config["TESTING"]:
         config["RATELIMIT_STORAGE_URI"] = "memory://"
         config["PAGE_CACHE"] = "off"  # tests that want it ask for it
+        config["SCAN_LOT_PARTS_IN_REDIS"] = False
     config.update(overrides)
     if config["PAGE_CACHE"] not in ("redis", "local", "off"):
         raise ConfigError(f"PAGE_CACHE must be redis, local or off, got {config['PAGE_CACHE']!r}")

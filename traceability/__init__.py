@@ -25,6 +25,9 @@ def init_app(app: Flask) -> None:
     add_paths(app, PATHS)
     stamp_cli.init_app(app)
     track_public_pages()
+    from traceability.stamps import scan_cache
+
+    scan_cache.init_app(app)
 
 
 def track_public_pages() -> None:

@@ -12,6 +12,7 @@ reads the version afresh; only the HTML built from it is reused.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -448,3 +449,88 @@ def fragments(app: Flask | None = None) -> FragmentCache:
     if cache_ is None:
         cache_ = app.extensions.setdefault(EXTENSION, FragmentCache())
     return cache_
+
+
+# --- lot parts shared by every worker and host (Redis, when configured) ---------------------
+
+SHARED_EXTENSION = "scan_lot_parts"
+SHARED_TTL = 86400  # seconds a lot part stays in Redis unread
+
+
+class SharedLotParts:
+    """Rendered lot parts in Redis, under their exact version: a worker that starts cold (a
+    deploy, a restart, a SIGKILLed worker) takes the part another worker built instead of
+    running the dozen statements and templates that build it. The per-process cache stays in
+    front; a part is taken from Redis only for the very version this request read."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._client: Any = None
+        self._pid = 0
+
+    @property
+    def client(self) -> Any:
+        import os
+
+        if self._client is None or self._pid != os.getpid():  # never share a socket after fork
+            import redis
+
+            self._client = redis.Redis.from_url(self.url, socket_timeout=0.5)
+            self._pid = os.getpid()
+        return self._client
+
+    def _key(self, key: Hashable) -> str:
+        batch_id, locale = key  # type: ignore[misc]
+        return f"{self.prefix}lot:{int(batch_id)}:{locale}"
+
+    def get(self, key: Hashable, version: Hashable) -> LotFragment | None:
+        raw = self.client.get(self._key(key))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        if data.get("version") != repr(version):
+            return None
+        value = data["value"]
+        return LotFragment(
+            batch_id=value["batch_id"],
+            lot_code=value["lot_code"],
+            product_name=value["product_name"],
+            producer_name=value["producer_name"],
+            recalled=value["recalled"],
+            recall_html=Markup(value["recall_html"]),  # noqa: S704 - rendered by us, escaped
+            lot_html=Markup(value["lot_html"]),  # noqa: S704 - rendered by us, escaped
+            epcis_path=value["epcis_path"],
+        )
+
+    def put(self, key: Hashable, version: Hashable, part: LotFragment) -> None:
+        value = {name: str(v) if isinstance(v, Markup) else v for name, v in vars(part).items()}
+        body = json.dumps({"version": repr(version), "value": value}, ensure_ascii=False)
+        self.client.set(self._key(key), body, ex=SHARED_TTL)
+
+
+def shared_lot_part(key: Hashable, version: Hashable, build: Callable[[], LotFragment]) -> Any:
+    """The lot part from Redis when another worker built this version, else built (and shared).
+    Redis down: built here, never a 500."""
+    shared = current_app.extensions.get(SHARED_EXTENSION)
+    if shared is None:
+        return build()
+    try:
+        part = shared.get(key, version)
+        if part is not None:
+            return part
+    except Exception:
+        current_app.logger.warning("shared lot parts unavailable", exc_info=True)
+        return build()
+    part = build()
+    try:
+        shared.put(key, version, part)
+    except Exception:
+        current_app.logger.warning("shared lot parts unavailable", exc_info=True)
+    return part
+
+
+def init_app(app: Flask) -> None:
+    if app.config.get("SCAN_LOT_PARTS_IN_REDIS") and app.config.get("REDIS_URL"):
+        prefix = app.config.get("PAGE_CACHE_PREFIX") or "choque:"
+        app.extensions[SHARED_EXTENSION] = SharedLotParts(app.config["REDIS_URL"], prefix)

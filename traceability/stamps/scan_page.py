@@ -140,8 +140,11 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
 
 def _lot_fragment(facts: scan_cache.StampFacts, today, locale: str) -> scan_cache.LotFragment:
     key = (facts.batch_id, locale)
+    version = facts.version(today)
     return scan_cache.fragments().get_or_build(
-        key, facts.version(today), lambda: _build_fragment(facts)
+        key,
+        version,
+        lambda: scan_cache.shared_lot_part(key, version, lambda: _build_fragment(facts)),
     )
 
 
