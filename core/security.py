@@ -102,3 +102,37 @@ def check_limits_in_views_only(app: Flask) -> None:
         return
     hooks = app.before_request_funcs.get(None, [])
     app.before_request_funcs[None] = [h for h in hooks if h != limiter._check_request_limit]
+    _limiter_hooks_only_on_limited_views(app)
+
+
+def _limiter_hooks_only_on_limited_views(app: Flask) -> None:
+    """Flask-Limiter's after-request (rate-limit headers, conditional deductions) and teardown
+    hooks read its per-request context on every request (≈ 15% of a trivial one); they have
+    nothing to do on a view that carries no limit."""
+    from flask_limiter.util import get_qualified_name
+
+    limited: set[str] | None = None
+
+    def limited_view() -> bool:
+        nonlocal limited
+        if limited is None:  # every view is registered by the first request
+            names = limiter._marked_for_limiting | set(limiter.limit_manager._endpoint_hints)
+            limited = {
+                endpoint
+                for endpoint, view in app.view_functions.items()
+                if get_qualified_name(view) in names or endpoint in names
+            }
+        return request.endpoint in limited
+
+    def only_when_limited(hook: Any) -> Any:
+        def hook_on_limited_views(argument: Any) -> Any:
+            return hook(argument) if limited_view() else argument
+
+        return hook_on_limited_views
+
+    mine = (Limiter._Limiter__inject_headers, Limiter._Limiter__release_context)  # type: ignore[attr-defined]
+    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
+        hooks[:] = [
+            only_when_limited(h) if getattr(h, "func", getattr(h, "__func__", None)) in mine else h
+            for h in hooks
+        ]
