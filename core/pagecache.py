@@ -298,7 +298,8 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         store_ = store()
         public = _anonymous() and request.method in ("GET", "HEAD")
-        key = _key() if public and store_ is not None else None
+        reloading = current_app.jinja_env.auto_reload  # templates being edited: never keep
+        key = _key() if public and store_ is not None and not reloading else None
         sequence: Hashable = None
         if key is not None:
             try:
