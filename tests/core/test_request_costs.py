@@ -8,12 +8,15 @@ from __future__ import annotations
 import pytest
 from flask import Response
 
+from core.db import db
 from core.security import CONTENT_SECURITY_POLICY
 from wsgi import create_app
 
 
 @pytest.fixture
 def fresh_app(database_url, tmp_path):
+    built = []
+
     def build(**config):
         settings = {
             "APP_ENV": "testing",
@@ -22,9 +25,14 @@ def fresh_app(database_url, tmp_path):
             "PUBLIC_BASE_URL": "https://choque.test",
             **config,
         }
-        return create_app(settings)
+        built.append(create_app(settings))
+        return built[-1]
 
-    return build
+    yield build
+    for app in built:  # close their pooled connections (warnings are errors)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/does-not-exist", "/api/v1/does-not-exist"])
