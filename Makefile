@@ -13,7 +13,7 @@ export PUBLIC_BASE_URL
 LAN_IP := $(shell (hostname -I 2>/dev/null || true) | awk '{print $$1}')
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: run serve setup test test-sqlite test-postgres bench lint format translations compile-translations demo clean
+.PHONY: run serve setup test test-sqlite test-postgres bench bench-tools lint format translations compile-translations demo clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,22 @@ run: setup
 test: $(VENV)/.dev compile-translations
 	$(BIN)/python -m tests.run
 
-bench: $(VENV)/.dev compile-translations
-	$(BIN)/python -m bench.run
+# wrk (load) and nginx (two-host benchmark) come from Debian; installed when possible
+# (root + apt-get, BENCH_INSTALL=0 to never install), otherwise the benchmarks say what they
+# skipped: a Python load generator stands in for wrk, the two-host benchmark needs nginx.
+bench-tools:
+	@for tool in wrk nginx; do \
+	  if PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null; then echo "bench: $$tool found"; \
+	  elif [ "$(BENCH_INSTALL)" != "0" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "bench: installing $$tool (Debian package)"; \
+	    apt-get install -y -qq --no-install-recommends $$tool >/dev/null 2>&1 \
+	    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends $$tool >/dev/null 2>&1; } \
+	    || echo "bench: could not install $$tool: going on without it"; \
+	  else echo "bench: $$tool missing (apt-get install $$tool as root): going on without it"; fi; \
+	done
+
+bench: $(VENV)/.dev compile-translations bench-tools
+	PATH="$$PATH:/usr/sbin" $(BIN)/python -m bench.run
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -67,3 +67,22 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(_unauthorized)
+    _remember_cookie_only_when_needed(app)
+
+
+def _remember_cookie_only_when_needed(app: Flask) -> None:
+    """Flask-Login refreshes the remember cookie after every request, reading the session to do
+    so — which marks it read (`Vary: Cookie`, cookie settings looked up) even for a visitor
+    with no cookie at all. Only a request that brought a cookie, or put something in the
+    session (signing in or out), can have a remember cookie to set or clear."""
+    from flask.globals import request_ctx
+
+    update = login_manager._update_remember_cookie
+
+    def update_remember_cookie(response):
+        if "HTTP_COOKIE" in request.environ or getattr(request_ctx, "_session", True):
+            return update(response)
+        return response
+
+    hooks = app.after_request_funcs[None]
+    hooks[:] = [update_remember_cookie if h == update else h for h in hooks]

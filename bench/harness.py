@@ -216,6 +216,11 @@ def _gunicorn_command() -> list[str]:
     return [str(local)] if local.exists() else [sys.executable, "-m", "gunicorn"]
 
 
+SERVERS: dict[str, subprocess.Popen[Any]] = {}  # base URL → its gunicorn master
+BARE_APP = "bench.bare_app:create_bare_app()"
+BARE_PATH = "/"
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> Iterator[str]:
     """Start gunicorn on a free loopback port, wait for /healthz, yield the base URL, stop it
@@ -238,8 +243,10 @@ def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> 
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile, stderr=logfile)
         try:
             wait_healthy(base, process, Path(logfile.name))
+            SERVERS[base] = process
             yield base
         finally:
+            SERVERS.pop(base, None)
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -250,6 +257,27 @@ def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> 
             errors = Path(logfile.name).read_text(errors="replace").strip()
             if errors:
                 log(f"  gunicorn log (last lines):\n{_tail(errors, 15)}")
+
+
+def worker_pids(base: str) -> list[int]:
+    """The gunicorn workers serving `base` (children of its master, by parent id)."""
+    master = SERVERS[base].pid
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(x) for x in children.read_text().split()] if children.exists() else []
+
+
+def kill_a_worker_later(base: str, after: float) -> threading.Timer:
+    """SIGKILL one worker of this server `after` seconds from now (gunicorn starts another)."""
+
+    def kill() -> None:
+        pids = worker_pids(base)
+        if pids:
+            os.kill(pids[0], signal.SIGKILL)
+            log(f"  SIGKILL sent to worker {pids[0]}")
+
+    timer = threading.Timer(after, kill)
+    timer.start()
+    return timer
 
 
 def _tail(text: str, lines: int) -> str:
@@ -479,49 +507,84 @@ def bracketed(
     pages: dict[str, tuple[str, Sequence[str]]],
     rounds: int = ROUNDS,
     after_warm_up: Callable[[], Any] | None = None,
+    bare: str | None = None,
+    connections: int = CONNECTIONS,
 ) -> dict[str, Any]:
-    """Alternate the baseline and the pages: T P1 P2 … T P1 P2 … T. Each page run is compared
-    with the mean of the two baseline runs around it (background load drifts); the figure
-    reported is the median over the rounds.
+    """Alternate the baselines and the pages: B T P1 P2 … B T P1 P2 … B T, where B is the bare
+    Flask app (`bare`, another gunicorn with the same settings) and T the app's own trivial
+    route. Each page run is compared with the mean of the two baseline runs around it
+    (background load drifts); the figure reported is the median over the rounds.
 
-    `pages` maps a key to (label, paths). Returns {"trivial": [Load…], key: {…}}.
-    `after_warm_up()` runs once the warm-up is over (e.g. to count rows before measuring).
+    `pages` maps a key to (label, paths). Returns {"trivial": [Load…], "bare": [Load…], key: {…}}:
+    per page `ratio_rps` (÷ the bare app when measured, else ÷ the trivial route),
+    `ratio_rps_bare`, `ratio_rps_trivial` and the p99 ratios likewise; `app_overhead_ratio` is
+    the trivial route ÷ the bare app. `after_warm_up()` runs once the warm-up is over.
     """
+    if bare is not None:
+        warm_up(bare, [BARE_PATH])
     warm_up(base, [trivial])
     for _label, paths in pages.values():
         warm_up(base, paths)
     time.sleep(SETTLE)
     marker = after_warm_up() if after_warm_up else None
-    baselines = [load(base, [trivial], f"GET {trivial}")]
-    log("  " + baselines[-1].line())
+    baselines: dict[str, list[Load]] = {"trivial": []}
+    if bare is not None:
+        baselines["bare"] = []
+
+    def measure_baselines() -> None:
+        if bare is not None:
+            baselines["bare"].append(
+                load(bare, [BARE_PATH], "GET / (bare Flask app)", connections=connections)
+            )
+            log("  " + baselines["bare"][-1].line())
+        baselines["trivial"].append(
+            load(base, [trivial], f"GET {trivial}", connections=connections)
+        )
+        log("  " + baselines["trivial"][-1].line())
+
+    measure_baselines()
     runs: dict[str, list[Load]] = {key: [] for key in pages}
     for _round in range(rounds):
         for key, (label, paths) in pages.items():
-            runs[key].append(load(base, paths, label))
+            runs[key].append(load(base, paths, label, connections=connections))
             log("  " + runs[key][-1].line())
-        baselines.append(load(base, [trivial], f"GET {trivial}"))
-        log("  " + baselines[-1].line())
-    out: dict[str, Any] = {"trivial": baselines, "after_warm_up": marker}
+        measure_baselines()
+    out: dict[str, Any] = {"after_warm_up": marker, **baselines}
     for key, measured in runs.items():
-        rps_ratios, p99_ratios = [], []
-        for index, figures in enumerate(measured):
-            around = baselines[index : index + 2]
-            rps_ratios.append(figures.rps / (sum(b.rps for b in around) / 2))
-            p99_ratios.append(figures.p99_ms / (sum(b.p99_ms for b in around) / 2))
-        out[key] = {
-            "runs": measured,
-            "rps": round(median([f.rps for f in measured]), 1),
-            "p50_ms": round(median([f.p50_ms for f in measured]), 2),
-            "p99_ms": round(median([f.p99_ms for f in measured]), 2),
-            "ratio_rps": round(median(rps_ratios), 3),
-            "ratio_p99": round(median(p99_ratios), 3),
-            "ratio_rps_each_round": [round(r, 3) for r in rps_ratios],
-            "ok_2xx": sum(f.ok_2xx for f in measured),
-            "non_2xx": sum(f.non_2xx for f in measured),
-            "socket_errors": sum(f.socket_errors for f in measured),
-        }
-    out["trivial_rps_median"] = round(median([b.rps for b in baselines]), 1)
-    out["trivial_p99_ms_median"] = round(median([b.p99_ms for b in baselines]), 2)
+        figures: dict[str, Any] = {"runs": measured}
+        for name, loads in baselines.items():
+            rps_ratios, p99_ratios = [], []
+            for index, run in enumerate(measured):
+                around = loads[index : index + 2]
+                rps_ratios.append(run.rps / (sum(b.rps for b in around) / 2))
+                p99_ratios.append(run.p99_ms / (sum(b.p99_ms for b in around) / 2))
+            figures[f"ratio_rps_{name}"] = round(median(rps_ratios), 3)
+            figures[f"ratio_p99_{name}"] = round(median(p99_ratios), 3)
+            figures[f"ratio_rps_{name}_each_round"] = [round(r, 3) for r in rps_ratios]
+        main = "bare" if bare is not None else "trivial"
+        figures.update(
+            {
+                "rps": round(median([f.rps for f in measured]), 1),
+                "p50_ms": round(median([f.p50_ms for f in measured]), 2),
+                "p99_ms": round(median([f.p99_ms for f in measured]), 2),
+                "ratio_rps": figures[f"ratio_rps_{main}"],
+                "ratio_p99": figures[f"ratio_p99_{main}"],
+                "ratio_rps_each_round": figures[f"ratio_rps_{main}_each_round"],
+                "ratio_against": main,
+                "ok_2xx": sum(f.ok_2xx for f in measured),
+                "non_2xx": sum(f.non_2xx for f in measured),
+                "socket_errors": sum(f.socket_errors for f in measured),
+            }
+        )
+        out[key] = figures
+    out["trivial_rps_median"] = round(median([b.rps for b in baselines["trivial"]]), 1)
+    out["trivial_p99_ms_median"] = round(median([b.p99_ms for b in baselines["trivial"]]), 2)
+    if bare is not None:
+        out["bare_rps_median"] = round(median([b.rps for b in baselines["bare"]]), 1)
+        out["bare_p99_ms_median"] = round(median([b.p99_ms for b in baselines["bare"]]), 2)
+        each = [t.rps / b.rps for t, b in zip(baselines["trivial"], baselines["bare"], strict=True)]
+        out["app_overhead_ratio"] = round(median(each), 3)
+        out["app_overhead_ratio_each"] = [round(r, 3) for r in each]
     return out
 
 

@@ -65,3 +65,37 @@ def init_app(app: Flask) -> None:
     from core.openapi import add_paths
 
     add_paths(app, PATHS, SCHEMAS)
+    track_public_pages()
+
+
+def product_tags(product_id: int, producer_id: int | None) -> tuple[str, ...]:
+    """Page-cache tags of everything that shows a product: its page, its producer's page (the
+    cards) and the catalog home."""
+    tags = (f"product:{product_id}", "catalog")
+    return (*tags, f"producer:{producer_id}") if producer_id is not None else tags
+
+
+def track_public_pages() -> None:
+    """What of this package shows on public pages, and under which tags (core/pagecache.py)."""
+    from cooperatives.models import (
+        OcopCategory,
+        OcopCertificate,
+        Producer,
+        Product,
+        ProductImage,
+        Variant,
+    )
+    from core import pagecache
+    from core.db import db
+
+    def image_tags(image: ProductImage) -> tuple[str, ...]:
+        with db.session.no_autoflush:  # called from within a flush
+            product = db.session.get(Product, image.product_id)
+        return product_tags(image.product_id, product.producer_id if product else None)
+
+    pagecache.track(Product, lambda p: product_tags(p.id, p.producer_id))
+    pagecache.track(Variant, lambda v: product_tags(v.product_id, v.producer_id))
+    pagecache.track(ProductImage, image_tags)
+    pagecache.track(OcopCertificate, lambda c: product_tags(c.product_id, c.producer_id))
+    pagecache.track(Producer, lambda p: (f"producer:{p.id}", "catalog"))
+    pagecache.track(OcopCategory, lambda _c: ("all",))

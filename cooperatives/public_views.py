@@ -20,6 +20,7 @@ from core.errors import NotFound
 from core.i18n import current_locale
 from core.images import variant_size
 from core.numbers import parse_int
+from core.pagecache import cached_page, tag
 from core.urls import public_url
 
 bp = Blueprint("catalog", __name__)
@@ -68,7 +69,9 @@ def _short(text: str, limit: int = DESCRIPTION_MAX) -> str:
 
 
 @bp.get("/")
+@cached_page
 def home():
+    tag("catalog")
     q = clean_text(request.args.get("q"))[:100]
     page = catalog.published_products(_page(), q)
     return render_template(
@@ -77,10 +80,12 @@ def home():
 
 
 @bp.get("/c/<slug>")
+@cached_page
 def producer_page(slug: str):
     producer = catalog.producer_by_slug(slug)
     if producer is None:
         abort(404)
+    tag(f"producer:{producer.id}")
     page = catalog.producer_products(producer.id, _page())
     address = places.address_line(producer.street, producer.ward_code, producer.province_code)
     url = absolute(url_for(".producer_page", slug=producer.slug))
@@ -107,10 +112,12 @@ def _may_preview(product: Product) -> bool:
 
 
 @bp.get("/p/<slug>")
+@cached_page
 def product_page(slug: str):
     product = catalog.product_by_slug(slug)
     if product is None:
         abort(404)
+    tag(f"product:{product.id}", f"producer:{product.producer_id}")
     archived = product.status == ProductStatus.ARCHIVED  # its stamps still lead here
     preview = not catalog.is_public(product)
     if preview and not _may_preview(product):

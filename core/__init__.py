@@ -11,7 +11,18 @@ from flask import Flask
 from flask_migrate import Migrate
 from werkzeug.routing import IntegerConverter
 
-from core import assets, errors, i18n, navigation, openapi, sample_data, security, statistics
+from core import (
+    assets,
+    errors,
+    i18n,
+    navigation,
+    openapi,
+    pagecache,
+    sample_data,
+    security,
+    sessions,
+    statistics,
+)
 from core.config import load_config
 from core.db import (
     alembic_compare_type,
@@ -19,6 +30,7 @@ from core.db import (
     alembic_render_item,
     db,
     release_session,
+    retry_after_disconnect,
 )
 
 
@@ -51,6 +63,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
 
     db.init_app(app)
     app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's session.remove()
+    retry_after_disconnect(app)
     migrate.init_app(
         app,
         db,
@@ -60,9 +73,11 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
         render_item=alembic_render_item,
         include_object=alembic_include_object,
     )
+    sessions.init_app(app)
     security.init_app(app)
     assets.init_app(app)
     i18n.init_app(app)
+    pagecache.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)
     navigation.init_app(app)
@@ -77,4 +92,5 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     views.init_cli(app)
     for domain in domains:
         domain.init_app(app)
+    security.check_limits_in_views_only(app)
     return app

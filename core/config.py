@@ -74,8 +74,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "TESTING": app_env == "testing",
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # A server connection may drop between requests; a SQLite file cannot.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
+        # No ping before every checkout (a round trip per request on PostgreSQL): connections
+        # are recycled after 10 minutes, and a request that finds one dropped (server restart)
+        # is run once more on a fresh one (core/db.py: retry_after_disconnect).
+        "SQLALCHEMY_ENGINE_OPTIONS": (
+            {} if database_url.startswith("sqlite") else {"pool_recycle": 600}
+        ),
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
@@ -121,10 +125,19 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "PROXY_FIX": _bool(env.get("PROXY_FIX"), False),
+        # Public pages for anonymous visitors (core/pagecache.py): redis | local | off.
+        "PAGE_CACHE": env.get("PAGE_CACHE", "").strip().lower()
+        or ("redis" if redis_url else "local"),
+        "PAGE_CACHE_PREFIX": env.get("PAGE_CACHE_PREFIX") or "choque:",
+        "PAGE_MAX_AGE": _int("PAGE_MAX_AGE", env.get("PAGE_MAX_AGE"), 15),
+        "PAGE_STALE_WHILE_REVALIDATE": _int(
+            "PAGE_STALE_WHILE_REVALIDATE", env.get("PAGE_STALE_WHILE_REVALIDATE"), 45
+        ),
     }
     config["MAX_CONTENT_LENGTH"] = (config["MAX_UPLOAD_MB"] + 4) * 1024 * 1024
     if config["TESTING"]:
         config["RATELIMIT_STORAGE_URI"] = "memory://"
+        config["PAGE_CACHE"] = "off"  # tests that want it ask for it
     config.update(overrides)
     try:
         parse_many(str(config["UPLOAD_LIMIT"]))
@@ -137,6 +150,14 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             "RATELIMIT_STORAGE_URI=memory:// keeps limits per process (each gunicorn worker would"
             " allow the full limit): set REDIS_URL, or leave it empty for the shared SQLite file"
         )
+    _check_page_cache(config)
     if not str(config["PUBLIC_BASE_URL"]).startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
     return config
+
+
+def _check_page_cache(config: dict[str, Any]) -> None:
+    if config["PAGE_CACHE"] not in ("redis", "local", "off"):
+        raise ConfigError(f"PAGE_CACHE must be redis, local or off, got {config['PAGE_CACHE']!r}")
+    if config["PAGE_CACHE"] == "redis" and not config["REDIS_URL"]:
+        raise ConfigError("PAGE_CACHE=redis needs REDIS_URL")

@@ -80,6 +80,32 @@ def release_session(exception: BaseException | None = None) -> None:
         db.session().invalidate()  # the Session itself: scoped_session does not proxy it
 
 
+def retry_after_disconnect(app: Any) -> None:
+    """Run a GET/HEAD view once more when the database connection it used turned out dead
+    (the server restarted, an idle connection was cut): SQLAlchemy has thrown the pool's old
+    connections away by then. Replaces a ping before every checkout."""
+    from flask import g, request
+    from sqlalchemy.exc import DBAPIError
+
+    dispatch = app.dispatch_request
+
+    def dispatch_request() -> Any:
+        try:
+            return dispatch()
+        except DBAPIError as error:
+            if (
+                not error.connection_invalidated
+                or request.method not in ("GET", "HEAD")
+                or g.get("_retried_after_disconnect")
+            ):
+                raise
+            g._retried_after_disconnect = True
+            db.session.rollback()
+            return dispatch()
+
+    app.dispatch_request = dispatch_request
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, jsonify, redirect, request, send_file
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from core.db import db
 from core.i18n import remember_language
@@ -17,14 +17,25 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except SQLAlchemyError:
-        database = "unavailable"
+    database = "ok" if _database_answers() else "unavailable"
     status = 200 if database == "ok" else 503
     body = {"status": "ok" if status == 200 else "degraded", "database": database}
     return jsonify(body), status
+
+
+def _database_answers() -> bool:
+    """SELECT 1, once more on a fresh connection if the pooled one was found dead."""
+    for attempt in (1, 2):
+        try:
+            db.session.execute(text("SELECT 1"))
+            return True
+        except DBAPIError as error:
+            db.session.rollback()
+            if attempt == 2 or not error.connection_invalidated:
+                return False
+        except SQLAlchemyError:
+            return False
+    return False
 
 
 @bp.get("/media/<key>/<variant>.webp")

@@ -43,6 +43,26 @@ def _on_product_changed(sender, *, product_ids, **_extra) -> None:
 _STOCK_DIRTY = "shop_search_stock_dirty"
 
 
+def _invalidate_product_pages(sender, *, variant_ids, reason="", **_extra) -> None:
+    """Stock, holds and orders change what a product page shows (availability): its page,
+    its producer's page and the home page are dropped from core/pagecache.py on commit."""
+    if not variant_ids:
+        return
+    from cooperatives import product_tags
+    from cooperatives.models import Product, Variant
+    from core import pagecache
+    from core.db import db
+
+    rows = db.session.execute(
+        db.select(Product.id, Product.producer_id)
+        .join(Variant, Variant.product_id == Product.id)
+        .where(Variant.id.in_(list(variant_ids)))
+        .distinct()
+    ).all()
+    for product_id, producer_id in rows:
+        pagecache.invalidate(*product_tags(product_id, producer_id))
+
+
 def _on_stock_changed(sender, *, variant_ids, reason="", **_extra) -> None:
     if reason == "reservation" or not variant_ids:
         return  # a hold does not change what the index shows (stock on the shelf)
@@ -87,6 +107,7 @@ def init_app(app: Flask) -> None:
     watch_product_changes(Session)
     product_changed.connect(_on_product_changed, weak=False)
     stock_changed.connect(_on_stock_changed, weak=False)
+    stock_changed.connect(_invalidate_product_pages, weak=False)
     if not event.contains(Session, "before_commit", _refresh_search_before_commit):
         event.listen(Session, "before_commit", _refresh_search_before_commit)
 

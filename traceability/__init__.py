@@ -52,3 +52,14 @@ def init_app(app: Flask) -> None:
 
     provide_section(app, "traceability", statistics.build, "traceability")
     register_refresher(app, statistics.SOURCE, statistics.refresh)
+    track_public_pages()
+
+
+def track_public_pages() -> None:
+    """A lot changing (a recall above all) changes what its product's pages may say (the shop
+    lists stock by lot): core/pagecache.py bumps the product's tags when a batch is written."""
+    from cooperatives import product_tags
+    from core import pagecache
+    from traceability.models import Batch
+
+    pagecache.track(Batch, lambda b: product_tags(b.product_id, b.producer_id))
