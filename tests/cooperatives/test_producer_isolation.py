@@ -17,7 +17,7 @@ from tests.cooperatives.catalog_helpers import jpeg_with_gps
 from tests.factories import add_member, make_certificate, make_producer, make_product, make_user
 
 PREFIX = "/manage/<int:producer_id>"
-ARGUMENT = re.compile(r"<(?:int:)?(\w+)>")
+ARGUMENT = re.compile(r"<(?:int:|any\(([^)]*)\):)?(\w+)>")
 
 # Everything a form anywhere might want: if authorisation slipped, the change would go through.
 FORM = {
@@ -105,7 +105,13 @@ def _producer_rules(app) -> list:
 
 
 def _url(rule, values: dict[str, int]) -> str:
-    return ARGUMENT.sub(lambda m: str(values.get(m.group(1), 1)), rule.rule)
+    def fill(match: re.Match) -> str:
+        choices, name = match.group(1), match.group(2)
+        if choices:  # <any(xlsx, csv):kind>: the first of the choices
+            return choices.split(",")[0].strip()
+        return str(values.get(name, 1))
+
+    return ARGUMENT.sub(fill, rule.rule)
 
 
 def _post_data() -> dict:
@@ -151,7 +157,9 @@ def test_ids_of_b_under_a_own_producer_are_404_too(app, client, two_producers):
     mixed = {**two_producers["b"], "producer_id": two_producers["a"]["producer_id"]}
     tried = 0
     for rule in _producer_rules(app):
-        arguments = set(ARGUMENT.findall(rule.rule)) - {"producer_id"}
+        arguments = {m.group(2) for m in ARGUMENT.finditer(rule.rule) if not m.group(1)} - {
+            "producer_id"
+        }
         if not arguments:
             continue
         url = _url(rule, mixed)
@@ -173,7 +181,7 @@ def test_own_routes_answer_for_the_manager_of_a(app, client, two_producers):
     for rule in _producer_rules(app):
         if "GET" not in rule.methods:
             continue
-        arguments = set(ARGUMENT.findall(rule.rule))
+        arguments = {m.group(2) for m in ARGUMENT.finditer(rule.rule) if not m.group(1)}
         if not arguments <= set(two_producers["a"]):
             continue
         response = client.get(_url(rule, two_producers["a"]))
