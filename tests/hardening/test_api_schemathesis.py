@@ -75,7 +75,9 @@ def test_errors_have_a_documented_content_type_for_every_accept_header(app, clie
     document = client.get("/api/v1/openapi.json").get_json()
     checked = 0
     for path, item in document["paths"].items():
-        operation = item["get"]
+        operation = item.get("get")
+        if operation is None:  # POST-only operations (order intake) are schemathesis's
+            continue
         names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
         for bad in BAD_PARTS if names else [""]:
             url = path

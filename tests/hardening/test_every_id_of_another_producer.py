@@ -92,7 +92,11 @@ def test_no_route_of_a_member_of_a_reaches_an_object_of_b(app, world, role):
     assert len(producer_rules) >= 30, [r.rule for r in producer_rules]
     tried = 0
     for rule in producer_rules:
-        names = {m.group(2) for m in ARGUMENT.finditer(rule.rule)}
+        names = {
+            m.group(2)
+            for m in ARGUMENT.finditer(rule.rule)
+            if not (m.group(1) or "").startswith("any(")
+        }
         mixed = {**own, **{n: theirs[n] for n in names - {"producer_id"} - PER_PRODUCER}}
         urls = [fill(rule.rule, theirs, rule.endpoint)]
         if names - {"producer_id"} - PER_PRODUCER:

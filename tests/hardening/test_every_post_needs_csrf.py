@@ -24,6 +24,9 @@ EXEMPT = {
     # redirects to one of our pages; it is posted from cached public pages (stamp pages) that
     # carry no per-session token. Forging it changes nothing but the language shown.
     "core.set_language": "display preference on cached public pages",
+    # The partner API authenticates every request by its Bearer key, never by a cookie: a
+    # forged cross-site form carries no key, so a CSRF token would protect nothing.
+    "partners_api.create_order": "Bearer-key API, no cookie session",
 }
 CSRF_TITLE = "Phiên làm việc đã hết hạn"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

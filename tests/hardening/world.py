@@ -22,6 +22,7 @@ from cooperatives.memberships import invite_member
 from cooperatives.models import Membership, OcopEvaluation, ProductImage
 from core.db import db
 from core.gs1 import check_digit
+from partners.services import create_partner
 from shop.checkout.services import LineIn, place_order
 from shop.inventory.services import receive_stock
 from tests.factories import (
@@ -38,7 +39,7 @@ from traceability import stamps
 from traceability.models import Stamp, TraceEvent
 
 # <int:producer_id>, <code>, <path:rest>: the name of every variable part of a rule
-ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
+ARGUMENT = re.compile(r"<(?:(\w+(?:\([^)]*\))?):)?(\w+)>")
 ROLES = ("anonymous", "manager", "member", "helper", "council", "admin")
 
 
@@ -141,6 +142,9 @@ def build_world() -> World:
     council = make_council_member("province", 25)
     admin = make_user(name="Quản trị", admin=True)
     key, plain = create_api_key("Đối tác thử", ["catalog:read"], actor_id=admin.id)
+    partner, partner_key, _partner_plain = create_partner(
+        "Sàn thử", "feeds:read,orders:write", actor_id=admin.id
+    )
     db.session.commit()
     users: dict[str, int | None] = {
         "anonymous": None,
@@ -155,7 +159,13 @@ def build_world() -> World:
         users=users,
         a=a,
         b=b,
-        extra={"key_id": key.id, "api_key": plain, "own_membership_id": own_membership},
+        extra={
+            "key_id": key.id,
+            "api_key": plain,
+            "own_membership_id": own_membership,
+            "partner_id": partner.id,
+            "partner_key_id": partner_key.id,
+        },
     )
 
 
@@ -166,6 +176,8 @@ def path_values(side: Side, world: World) -> dict[str, str]:
     values.update(
         {
             "key_id": str(world.extra["key_id"]),
+            "partner_id": str(world.extra["partner_id"]),
+            "data": "HCCP1jK2dx1a",  # a compressed Digital Link path that decodes to nothing
             "code": side.codes[0],
             "slug": side.product_slug,
             "key": side.image_key,
@@ -184,6 +196,9 @@ def fill(rule_text: str, values: dict[str, str], endpoint: str = "") -> str:
 
     def value(match: re.Match[str]) -> str:
         name = match.group(2)
+        converter = match.group(1) or ""
+        if converter.startswith("any("):  # <any(xlsx, csv):kind>: the first choice
+            return converter[4:-1].split(",")[0].strip()
         if name == "code" and endpoint == "core.set_language":
             return "en"
         if name == "slug" and endpoint == "catalog.producer_page":
