@@ -6,10 +6,19 @@ import logging
 import sqlite3
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    render_template_string,
+    request,
+)
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -109,12 +118,27 @@ def _render(status: int, title: str, detail: str, code: str, fields: dict[str, A
     return html, status
 
 
+_BARE_PAGE = """<!doctype html>
+<html lang="{{ current_locale() if current_locale is defined else 'vi' }}">
+<head><meta charset="utf-8"><title>Chợ Quê</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><h1>{{ title }}</h1><p><a href="/">Chợ Quê</a></p></main></body></html>
+"""
+
+
 def _database_errors() -> tuple[type[Exception], ...]:
-    errors: list[type[Exception]] = [OperationalError, sqlite3.OperationalError]
+    # A connection that died mid-request surfaces as OperationalError, InterfaceError ("the
+    # connection is closed") or, on the next use of the failed transaction, PendingRollbackError.
+    errors: list[type[Exception]] = [
+        OperationalError,
+        InterfaceError,
+        PendingRollbackError,
+        sqlite3.OperationalError,
+    ]
     try:
         import psycopg
 
-        errors.append(psycopg.OperationalError)
+        errors.extend([psycopg.OperationalError, psycopg.InterfaceError])
     except ImportError:  # pragma: no cover - SQLite-only installs
         pass
     return tuple(errors)
@@ -181,7 +205,11 @@ def init_app(app: Flask) -> None:
                 "vui lòng thử lại sau ít phút."
             )
         )
-        response = current_app.make_response(_render(503, title, "", "database_unavailable"))
+        if wants_json():
+            body = problem(503, title, "", "database_unavailable")
+        else:  # a bare page: the site's layout reads the database (menus, the helper banner)
+            body = (render_template_string(_BARE_PAGE, title=title), 503)
+        response = current_app.make_response(body)
         response.headers["Retry-After"] = "30"
         return response
 
