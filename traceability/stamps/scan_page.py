@@ -148,7 +148,7 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
 
 
 def _lot_fragment(facts: scan_cache.StampFacts, today, locale: str) -> scan_cache.LotFragment:
-    key = (facts.batch_id, locale)
+    key = (facts.batch_id, locale, i18n.carried_language())  # its links may carry a ?lang=
     return scan_cache.fragments().get_or_build(
         key, facts.version(today), lambda: _build_fragment(facts)
     )
@@ -302,6 +302,8 @@ def _body(
     key = (
         "body",
         locale,
+        i18n.carried_language(),  # its links may carry a ?lang=
+        page.via,  # a Digital Link page posts its PIN to its own address, never to /s/<code>
         page.verdict,
         page.stamp is not None,
         page.lot is not None,
