@@ -213,41 +213,39 @@ def _run_load(server_base: str, data: dict[str, Any], seconds: float, tally: Tal
         thread.join(seconds + 60)
 
 
+def _count_losses(execute, mark: str, data: dict[str, Any], tally: Tally) -> dict[str, int]:
+    """What the clients were told was saved but is not there, and rows written by halves: the same
+    checks on either database (`execute` is a DB-API connection's, `mark` its parameter marker)."""
+    by_code = {code: stamp_id for stamp_id, _serial, code in data["stamps"]}
+    lost_scans = 0
+    for code, acked in tally.scans_acked.items():
+        sql = f"SELECT count(*) FROM scan WHERE stamp_id = {mark}"
+        lost_scans += max(0, acked - execute(sql, (by_code[code],)).fetchone()[0])
+    half = execute(
+        "SELECT count(*) FROM stamp s WHERE s.scan_count != "
+        "(SELECT count(*) FROM scan WHERE scan.stamp_id = s.id)"
+    ).fetchone()[0]
+    half += execute(
+        "SELECT count(*) FROM stamp WHERE state = 'active' "
+        "AND (batch_id IS NULL OR activated_at IS NULL)"
+    ).fetchone()[0]
+    lost_activations = 0
+    for serial in tally.activations_acked:
+        sql = f"SELECT state, batch_id FROM stamp WHERE producer_id = {mark} AND serial = {mark}"
+        row = execute(sql, (data["producer"], serial)).fetchone()
+        if row is None or tuple(row) != ("active", data["batch"]):
+            lost_activations += 1
+    return {"scans_lost": lost_scans, "activations_lost": lost_activations, "half_written": half}
+
+
 def _check_sqlite(path: str, data: dict[str, Any], tally: Tally) -> dict[str, Any]:
     connection = sqlite3.connect(path)
     try:
         integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-        by_code = {code: stamp_id for stamp_id, _serial, code in data["stamps"]}
-        lost_scans = 0
-        for code, acked in tally.scans_acked.items():
-            rows = connection.execute(
-                "SELECT count(*) FROM scan WHERE stamp_id = ?", (by_code[code],)
-            ).fetchone()[0]
-            lost_scans += max(0, acked - rows)
-        half = connection.execute(
-            "SELECT count(*) FROM stamp s WHERE s.scan_count != "
-            "(SELECT count(*) FROM scan WHERE scan.stamp_id = s.id)"
-        ).fetchone()[0]
-        half += connection.execute(
-            "SELECT count(*) FROM stamp WHERE state = 'active' "
-            "AND (batch_id IS NULL OR activated_at IS NULL)"
-        ).fetchone()[0]
-        lost_activations = 0
-        for serial in tally.activations_acked:
-            state = connection.execute(
-                "SELECT state, batch_id FROM stamp WHERE producer_id = ? AND serial = ?",
-                (data["producer"], serial),
-            ).fetchone()
-            if state != ("active", data["batch"]):
-                lost_activations += 1
+        losses = _count_losses(connection.execute, "?", data, tally)
     finally:
         connection.close()
-    return {
-        "integrity": integrity,
-        "scans_lost": lost_scans,
-        "activations_lost": lost_activations,
-        "half_written": half,
-    }
+    return {"integrity": integrity, **losses}
 
 
 def _recovered(server: live.Server, workers: int, since: float, timeout: float = 60) -> float:
@@ -450,29 +448,7 @@ def _check_postgres(url: str, data: dict[str, Any], tally: Tally, name: str) -> 
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
-        by_code = {code: stamp_id for stamp_id, _serial, code in data["stamps"]}
-        lost_scans = 0
-        for code, acked in tally.scans_acked.items():
-            rows = conn.execute(
-                "SELECT count(*) FROM scan WHERE stamp_id = %s", (by_code[code],)
-            ).fetchone()[0]
-            lost_scans += max(0, acked - rows)
-        half = conn.execute(
-            "SELECT count(*) FROM stamp s WHERE s.scan_count != "
-            "(SELECT count(*) FROM scan WHERE scan.stamp_id = s.id)"
-        ).fetchone()[0]
-        half += conn.execute(
-            "SELECT count(*) FROM stamp WHERE state = 'active' "
-            "AND (batch_id IS NULL OR activated_at IS NULL)"
-        ).fetchone()[0]
-        lost_activations = 0
-        for serial in tally.activations_acked:
-            row = conn.execute(
-                "SELECT state, batch_id FROM stamp WHERE producer_id = %s AND serial = %s",
-                (data["producer"], serial),
-            ).fetchone()
-            if row is None or tuple(row) != ("active", data["batch"]):
-                lost_activations += 1
+        losses = _count_losses(conn.execute, "%s", data, tally)
         stuck = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
             "AND state LIKE 'idle in transaction%%'",
@@ -483,9 +459,7 @@ def _check_postgres(url: str, data: dict[str, Any], tally: Tally, name: str) -> 
             "(SELECT e.hash FROM trace_event e WHERE e.batch_id = b.id ORDER BY e.seq DESC LIMIT 1)"
         ).fetchone()[0]
     return {
-        "scans_lost": lost_scans,
-        "activations_lost": lost_activations,
-        "half_written": half,
+        **losses,
         "stuck": stuck,
         "chains_ok": chains == 0,
     }
