@@ -15,6 +15,7 @@ from core.security import limiter
 from tests.conftest import login
 from tests.cooperatives.catalog_helpers import jpeg_with_gps
 from tests.factories import add_member, make_certificate, make_producer, make_product, make_user
+from tests.snapshots import database_snapshot
 
 PREFIX = "/manage/<int:producer_id>"
 ARGUMENT = re.compile(r"<(?:int:|any\(([^)]*)\):)?(\w+)>")
@@ -50,15 +51,6 @@ FORM = {
     "product_id": "0",
     "category_code": "1.1",
 }
-
-
-def _snapshot() -> dict[str, list[tuple]]:
-    state = {}
-    for table in db.metadata.sorted_tables:
-        order = list(table.primary_key.columns) or list(table.columns)
-        rows = db.session.execute(select(table).order_by(*order)).all()
-        state[table.name] = [tuple(map(str, row)) for row in rows]
-    return state
 
 
 @pytest.fixture
@@ -129,7 +121,7 @@ def _requests(rule):
 def test_a_manager_of_a_gets_404_on_every_route_of_producer_b(app, client, two_producers):
     login(client, two_producers["manager_a"])
     with app.app_context():
-        before = _snapshot()
+        before = database_snapshot()
     checked = []
     for rule in _producer_rules(app):
         url = _url(rule, two_producers["b"])
@@ -145,7 +137,7 @@ def test_a_manager_of_a_gets_404_on_every_route_of_producer_b(app, client, two_p
         client.get(f"/manage/go?producer_id={two_producers['b']['producer_id']}").status_code == 404
     )
     with app.app_context():
-        assert _snapshot() == before
+        assert database_snapshot() == before
     assert any(m == "POST" for m, _r in checked)
 
 
@@ -153,7 +145,7 @@ def test_ids_of_b_under_a_own_producer_are_404_too(app, client, two_producers):
     """/manage/<A>/products/<B's product>: the sub-object must belong to the producer in the URL."""
     login(client, two_producers["manager_a"])
     with app.app_context():
-        before = _snapshot()
+        before = database_snapshot()
     mixed = {**two_producers["b"], "producer_id": two_producers["a"]["producer_id"]}
     tried = 0
     for rule in _producer_rules(app):
@@ -171,7 +163,7 @@ def test_ids_of_b_under_a_own_producer_are_404_too(app, client, two_producers):
             assert response.status_code == 404, (method, url, response.status_code)
             tried += 1
     with app.app_context():
-        assert _snapshot() == before
+        assert database_snapshot() == before
     assert tried >= 8
 
 

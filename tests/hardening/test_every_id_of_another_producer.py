@@ -18,6 +18,7 @@ from core.db import db
 from core.security import limiter
 from tests.conftest import login
 from tests.hardening.world import ARGUMENT, build_world, fill, methods, path_values, rules
+from tests.snapshots import database_snapshot
 
 PREFIX = "/manage/<int:producer_id>"
 # Serials are numbered per producer (B's serial 1 is A's serial 1 too): not an id of B's alone.
@@ -46,15 +47,6 @@ FORM = {
     "alt": "Bị đổi",
     "action": "up",
 }
-
-
-def _snapshot() -> dict[str, list[tuple]]:
-    state = {}
-    for table in db.metadata.sorted_tables:
-        order = list(table.primary_key.columns) or list(table.columns)
-        rows = db.session.execute(select(table).order_by(*order)).all()
-        state[table.name] = [tuple(map(str, row)) for row in rows]
-    return state
 
 
 @pytest.fixture
@@ -87,7 +79,7 @@ def test_no_route_of_a_member_of_a_reaches_an_object_of_b(app, world, role):
     login(client, world.users[role])
     own, theirs = path_values(world.a, world), path_values(world.b, world)
     with app.app_context():
-        before = _snapshot()
+        before = database_snapshot()
     producer_rules = [r for r in rules(app) if r.rule.startswith(PREFIX)]
     assert len(producer_rules) >= 30, [r.rule for r in producer_rules]
     tried = 0
@@ -111,7 +103,7 @@ def test_no_route_of_a_member_of_a_reaches_an_object_of_b(app, world, role):
                     assert secret not in body, (role, method, url, secret)
                 tried += 1
     with app.app_context():
-        assert _snapshot() == before
+        assert database_snapshot() == before
     assert tried >= 70
 
 
@@ -133,7 +125,7 @@ def test_other_routes_naming_a_lot_or_key_refuse_a_producer_manager(app, world):
     login(client, world.users["manager"])
     theirs = path_values(world.b, world)
     with app.app_context():
-        before = _snapshot()
+        before = database_snapshot()
     for rule in rules(app):
         if not rule.rule.startswith(("/recalls/", "/admin/", "/council/")):
             continue
@@ -143,4 +135,4 @@ def test_other_routes_naming_a_lot_or_key_refuse_a_producer_manager(app, world):
             response = _request(client, method, fill(rule.rule, theirs, rule.endpoint))
             assert response.status_code in (403, 404), (method, rule.rule, response.status_code)
     with app.app_context():
-        assert _snapshot() == before
+        assert database_snapshot() == before

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
-from core.db import db
 from core.security import limiter
 from tests.conftest import login
 from tests.hardening.world import build_world, fill, path_values, rules
+from tests.snapshots import database_snapshot
 
 # The only POST routes allowed without a token, and why.
 EXEMPT = {
@@ -63,15 +62,6 @@ def csrf_app(app):
         app.config["WTF_CSRF_ENABLED"] = False
 
 
-def _snapshot() -> dict[str, list[tuple]]:
-    state = {}
-    for table in db.metadata.sorted_tables:
-        order = list(table.primary_key.columns) or list(table.columns)
-        rows = db.session.execute(select(table).order_by(*order)).all()
-        state[table.name] = [tuple(map(str, row)) for row in rows]
-    return state
-
-
 def _post_routes(app) -> list[tuple[str, str]]:
     return [(r.endpoint, r.rule) for r in rules(app) if "POST" in r.methods]
 
@@ -83,7 +73,7 @@ def _is_csrf_refusal(response) -> bool:
 def test_every_post_route_refuses_a_missing_or_forged_token(csrf_app):
     with csrf_app.app_context():
         world = build_world()
-        before = _snapshot()
+        before = database_snapshot()
     values = path_values(world.a, world)
     routes = _post_routes(csrf_app)
     assert len(routes) >= 40, routes
@@ -103,7 +93,7 @@ def test_every_post_route_refuses_a_missing_or_forged_token(csrf_app):
                 assert _is_csrf_refusal(response), (role, url, response.status_code)
             refused.append((role, endpoint))
     with csrf_app.app_context():
-        assert _snapshot() == before
+        assert database_snapshot() == before
     assert len(refused) >= 4 * 40
 
 
@@ -131,10 +121,10 @@ def test_a_valid_token_gets_past_the_check_on_every_post_route(csrf_app):
 def test_the_exempt_language_switch_changes_nothing_stored(csrf_app):
     with csrf_app.app_context():
         world = build_world()
-        before = _snapshot()
+        before = database_snapshot()
     client = csrf_app.test_client()
     login(client, world.users["manager"])
     response = client.post("/lang/en", data={"next": "/manage"})
     assert response.status_code == 303
     with csrf_app.app_context():
-        assert _snapshot() == before
+        assert database_snapshot() == before
