@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, make_response, request
+from flask import session as visitor_session
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
@@ -315,8 +316,12 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         response = make_response(view(*args, **kwargs))
         if response.status_code != 200 or response.direct_passthrough:
             return response
+        if visitor_session.modified or response.headers.getlist("Set-Cookie"):
+            # The page wrote a session (a CSRF token, a flash): the cookie is set after this, and
+            # neither the page nor the cookie may be kept for the next visitor or by a proxy.
+            key, public = None, False
         page = _new_page(response)
-        if key is not None and not response.headers.getlist("Set-Cookie"):
+        if key is not None:
             try:
                 store_.put(key, page, g.page_tags, sequence)
             except Exception:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from limits import parse
 
 from core import limit_storage  # noqa: F401  # registers the sqlite:/// limit storage
@@ -55,6 +58,54 @@ def _upload_limit() -> None:
         )
 
 
+def has_session_cookie() -> bool:
+    """The visitor carries a session (signed in, a cart, a flashed message): its forms carry a
+    token bound to that session. Without one, nothing of theirs can be forged."""
+    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+
+
+def form_token() -> str:
+    """The CSRF token for a form on a page that may be served from the page cache: empty for a
+    visitor without a session, so that a cached page never carries one visitor's token to the
+    next (the form's view is `@token_or_same_origin`)."""
+    if not has_session_cookie():
+        return ""
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf()
+
+
+def _same_origin() -> bool:
+    """The browser says this POST came from one of our own pages: Fetch Metadata first, else the
+    Origin header, else the Referer (browsers send at least one on a cross-site form post)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:
+        return False
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}" == request.host_url.rstrip("/")
+
+
+def token_or_same_origin(view: Callable[..., Any]) -> Callable[..., Any]:
+    """CSRF for a form posted from cached public pages (add to cart): a visitor with a session
+    must send its token as everywhere else; a visitor without one has no session to abuse, and
+    the post must come from our own origin (OWASP's Fetch Metadata / Origin check)."""
+    csrf.exempt(view)
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_app.config["WTF_CSRF_ENABLED"]:
+            if has_session_cookie():
+                csrf.protect()
+            elif not _same_origin():
+                raise CSRFError(_l("Yêu cầu không đến từ trang của Chợ Quê."))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def csrf_on_unsafe_methods_only(app: Flask) -> None:
     """Flask-WTF's hook looks up the view's exemptions on every request, GET included; ours
     returns at once for GET/HEAD/OPTIONS and checks the rest exactly as Flask-WTF does."""
@@ -69,6 +120,7 @@ def csrf_on_unsafe_methods_only(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    app.jinja_env.globals["form_token"] = form_token
     limiter.init_app(app)
     app.before_request(_upload_limit)
 

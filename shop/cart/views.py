@@ -10,6 +10,7 @@ from flask_login import current_user
 from core.db import unit_of_work
 from core.errors import DomainError
 from core.numbers import parse_id
+from core.security import token_or_same_origin
 from shop.cart import services
 from shop.cart.models import Cart
 
@@ -73,6 +74,7 @@ def show():
 
 
 @bp.post("/cart/add")
+@token_or_same_origin  # posted from cached product pages, which carry no visitor's token
 def add():
     variant_id = parse_id(request.form.get("variant_id"))
     try:
