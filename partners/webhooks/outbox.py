@@ -184,9 +184,10 @@ def _variant_products(variant_ids: set[int]) -> set[int]:
 
 def write_deliveries(session: Any) -> None:
     """before_commit: the notes become rows in this transaction."""
-    if not has_app_context() or not session.info.get(NOTES):
+    if not has_app_context():
         return
-    session.flush()  # changes made since the last flush announce themselves now
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # changes made since the last flush announce themselves now
     notes = session.info.pop(NOTES, None)
     if not notes:
         return
