@@ -74,15 +74,15 @@ def init_app(app: Flask) -> None:
     from accounts.api_keys import register_scope
     from accounts.roles import is_admin
     from cooperatives import signals as coop
+    from core import jobs
     from core.navigation import add_link
     from core.openapi import add_paths
     from core.sample_data import register_demo
-    from core import jobs
-    from partners import api, cli, demo, models, views, webhook_api, webhook_views
-    from partners.webhooks import delivery
-    from partners.webhooks import models as _webhook_models  # noqa: F401
+    from partners import api, cli, demo, models, views, webhook_api, webhook_views  # noqa: F401
     from partners.openapi import PATHS, SCHEMAS
     from partners.services import PARTNER_SCOPES
+    from partners.webhooks import delivery
+    from partners.webhooks import models as _webhook_models  # noqa: F401
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)

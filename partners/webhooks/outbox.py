@@ -182,6 +182,22 @@ def _variant_products(variant_ids: set[int]) -> set[int]:
     return set(db.session.scalars(query))
 
 
+def _product_rows(out: _Rows, notes: dict[str, Any], session: Any) -> None:
+    removed = notes["removed"]
+    for product_id, partner_id in _audience(notes["updated"] - removed, published_only=True):
+        out.add(partner_id, "product.updated", product_id)
+    for product_id, partner_id in _audience(removed, published_only=False):
+        out.add(partner_id, "product.removed", product_id, {"id": product_id, "removed": True})
+    for producer_id, partner_id in notes["withdrawn"]:
+        for product_id in session.scalars(
+            select(Product.id).where(Product.producer_id == producer_id)
+        ):
+            out.add(partner_id, "product.removed", product_id, {"id": product_id, "removed": True})
+    stock_products = _variant_products(notes["stock"]) - removed
+    for product_id, partner_id in _audience(stock_products, published_only=True):
+        out.add(partner_id, "stock.changed", product_id)
+
+
 def write_deliveries(session: Any) -> None:
     """before_commit: the notes become rows in this transaction."""
     if not has_app_context():
@@ -208,17 +224,7 @@ def write_deliveries(session: Any) -> None:
     if not endpoints:
         return
     out = _Rows(endpoints)
-    removed = notes["removed"]
-    for product_id, partner_id in _audience(notes["updated"] - removed, published_only=True):
-        out.add(partner_id, "product.updated", product_id)
-    for product_id, partner_id in _audience(removed, published_only=False):
-        out.add(partner_id, "product.removed", product_id, {"id": product_id, "removed": True})
-    for producer_id, partner_id in notes["withdrawn"]:
-        for product_id in session.scalars(select(Product.id).where(Product.producer_id == producer_id)):
-            out.add(partner_id, "product.removed", product_id, {"id": product_id, "removed": True})
-    stock_products = _variant_products(notes["stock"]) - removed
-    for product_id, partner_id in _audience(stock_products, published_only=True):
-        out.add(partner_id, "stock.changed", product_id)
+    _product_rows(out, notes, session)
     if notes["orders"]:
         _order_rows(out, notes["orders"])
     if notes["recalls"]:

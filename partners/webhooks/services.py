@@ -63,7 +63,9 @@ def endpoints_of(partner_id: int) -> list[WebhookEndpoint]:
 
 
 def set_endpoint_active(partner_id: int, endpoint_id: Any, active: bool) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id) if isinstance(endpoint_id, int) else None
+    endpoint = (
+        db.session.get(WebhookEndpoint, endpoint_id) if isinstance(endpoint_id, int) else None
+    )
     if endpoint is None or endpoint.partner_id != partner_id:
         raise NotFound()
     endpoint.active = active

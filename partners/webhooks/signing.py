@@ -44,7 +44,9 @@ def encrypt(secret: str) -> str:
     enc_key, mac_key = _keys()
     nonce = secrets.token_bytes(16)
     plain = secret.encode()
-    cipher = bytes(a ^ b for a, b in zip(plain, _keystream(enc_key, nonce, len(plain)), strict=True))
+    cipher = bytes(
+        a ^ b for a, b in zip(plain, _keystream(enc_key, nonce, len(plain)), strict=True)
+    )
     tag = hmac.new(mac_key, nonce + cipher, hashlib.sha256).digest()[:16]
     return "v1." + base64.urlsafe_b64encode(nonce + cipher + tag).decode()
 

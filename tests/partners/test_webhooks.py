@@ -71,7 +71,9 @@ def settings(app):
 @pytest.fixture
 def hooked(app, ctx, receiver, settings):
     """A partner (key with webhooks:manage) with an endpoint; a producer opted in to it."""
-    partner, _key, plain = services.create_partner("Voso", "feeds:read,orders:write,webhooks:manage")
+    partner, _key, plain = services.create_partner(
+        "Voso", "feeds:read,orders:write,webhooks:manage"
+    )
     _endpoint, secret = webhooks.add_endpoint(partner.id, receiver.url)
     producer, product, variant, _batch = stocked_product(units=5)
     services.set_opt_ins(producer.id, {partner.id})
@@ -203,9 +205,7 @@ def test_a_killed_workers_claim_is_sent_after_its_lease_expires(hooked, receiver
     assert [r.event for r in claimed] == ["product.updated"]
     assert delivery.deliver_batch() == 0  # another worker leaves it alone while leased
     assert receiver.requests == []
-    db.session.execute(
-        update(WebhookDelivery).values(lease_until=utcnow() - timedelta(seconds=1))
-    )
+    db.session.execute(update(WebhookDelivery).values(lease_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     delivery.deliver_due()
     (row,) = rows(event="product.updated")
