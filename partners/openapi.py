@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core.openapi import json_response
 from partners.feeds import CURSOR_PATTERN
-from partners.schemas import FeedPageOut, OrderIn, PartnerOrderOut  # noqa: F401
 from partners.schemas import SCHEMAS as FEED_SCHEMAS
+from partners.schemas import FeedPageOut, OrderIn, PartnerOrderOut  # noqa: F401
 from partners.webhooks.schemas import WebhookDeliveryOut, WebhookDeliveryPageOut
 
 SCHEMAS = (*FEED_SCHEMAS, WebhookDeliveryPageOut, WebhookDeliveryOut)

@@ -198,6 +198,22 @@ def _product_rows(out: _Rows, notes: dict[str, Any], session: Any) -> None:
         out.add(partner_id, "stock.changed", product_id)
 
 
+def _log_changes(session: Any, product_ids: set[int], reason: str) -> None:
+    if not product_ids:
+        return
+    session.execute(  # from a select: a product deleted in this transaction is skipped
+        insert(FeedChange).from_select(
+            ["product_id", "partner_id", "reason", "changed_at"],
+            select(
+                Product.id,
+                literal(None, Integer),
+                literal(reason),
+                literal(utcnow(), FeedChange.changed_at.type),
+            ).where(Product.id.in_(sorted(product_ids))),
+        )
+    )
+
+
 def write_deliveries(session: Any) -> None:
     """before_commit: the notes become rows in this transaction."""
     if not has_app_context():
@@ -207,19 +223,14 @@ def write_deliveries(session: Any) -> None:
     notes = session.info.pop(NOTES, None)
     if not notes:
         return
-    if notes["updated"]:  # the feed's change log: updated_since and the ETag watermark see it
-        now = utcnow()
-        session.execute(  # from a select: a product deleted in this transaction is skipped
-            insert(FeedChange).from_select(
-                ["product_id", "partner_id", "reason", "changed_at"],
-                select(
-                    Product.id,
-                    literal(None, Integer),
-                    literal("updated"),
-                    literal(now, FeedChange.changed_at.type),
-                ).where(Product.id.in_(sorted(notes["updated"]))),
-            )
-        )
+    # The feed's change log: updated_since and the ETag watermark see these changes.
+    _log_changes(session, notes["updated"], "updated")
+    if notes["recalls"]:
+        from traceability.models import Batch
+
+        batch_ids = {b for ids, _reason in notes["recalls"] for b in ids}
+        recalled = select(Batch.product_id).where(Batch.id.in_(sorted(batch_ids)))
+        _log_changes(session, set(session.scalars(recalled)), "recalled")
     endpoints = _endpoints()
     if not endpoints:
         return
