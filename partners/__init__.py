@@ -19,6 +19,53 @@ def _on_change(reason: str):
 
 _RECEIVERS: dict[str, Any] = {}
 
+WEBHOOK_SETTINGS = {  # name: (default, minimum, maximum)
+    "WEBHOOK_COALESCE_SECONDS": (60, 0, 3600),
+    "WEBHOOK_MAX_ATTEMPTS": (8, 1, 30),
+    "WEBHOOK_RETRY_BASE_SECONDS": (30, 1, 3600),
+    "WEBHOOK_LEASE_SECONDS": (60, 5, 3600),
+    "WEBHOOK_TIMEOUT_SECONDS": (10, 1, 60),
+    "WEBHOOK_CONCURRENCY": (8, 1, 64),
+}
+
+
+def _webhook_settings(app: Flask) -> None:
+    import os
+
+    from core.numbers import parse_int
+
+    for name, (default, low, high) in WEBHOOK_SETTINGS.items():
+        raw = os.environ.get(name)
+        value = parse_int(raw, minimum=low, maximum=high) if raw else default
+        if value is None:
+            raise RuntimeError(f"{name} must be a whole number from {low} to {high}")
+        app.config.setdefault(name, value)
+
+
+def _connect_webhooks() -> None:
+    """Signals → the outbox; the session's commit writes and then sends (connected once)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from cooperatives import signals as coop
+    from cooperatives.selling import product_changed
+    from partners.webhooks import outbox
+    from shop.signals import order_status_changed, stock_changed
+    from traceability.signals import batch_recalled
+
+    product_changed.connect(outbox.on_products_changed, weak=False)
+    coop.product_unpublished.connect(outbox.on_product_removed, weak=False)
+    coop.product_archived.connect(outbox.on_product_removed, weak=False)
+    coop.certificate_revoked.connect(outbox.on_certificate_changed, weak=False)
+    coop.certificate_lapsed.connect(outbox.on_certificate_changed, weak=False)
+    stock_changed.connect(outbox.on_stock_changed, weak=False)
+    order_status_changed.connect(outbox.on_order_status_changed, weak=False)
+    batch_recalled.connect(outbox.on_batch_recalled, weak=False)
+    # First among before_commit listeners: its flush lets the others see every change too.
+    event.listen(Session, "before_commit", outbox.write_deliveries, insert=True)
+    event.listen(Session, "after_commit", outbox.wake_runner)
+    event.listen(Session, "after_soft_rollback", outbox.forget_notes)
+
 
 def init_app(app: Flask) -> None:
     """Partners register their blueprints, CLI commands and signal handlers here."""
@@ -27,15 +74,23 @@ def init_app(app: Flask) -> None:
     from accounts.api_keys import register_scope
     from accounts.roles import is_admin
     from cooperatives import signals as coop
+    from core import jobs
     from core.navigation import add_link
     from core.openapi import add_paths
     from core.sample_data import register_demo
-    from partners import api, cli, demo, models, views  # noqa: F401
+    from partners import api, cli, demo, models, views, webhook_api, webhook_views  # noqa: F401
     from partners.openapi import PATHS, SCHEMAS
     from partners.services import PARTNER_SCOPES
+    from partners.webhooks import delivery
+    from partners.webhooks import models as _webhook_models  # noqa: F401
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(webhook_api.bp)
+    app.register_blueprint(webhook_views.bp)
+    _webhook_settings(app)
+    jobs.init_app(app)
+    jobs.register("webhooks", delivery.deliver_due)
     cli.init_app(app)
     add_paths(app, PATHS, SCHEMAS)
     for scope, description in PARTNER_SCOPES.items():
@@ -59,5 +114,6 @@ def init_app(app: Flask) -> None:
         ):
             _RECEIVERS[name] = _on_change(name)
             signal.connect(_RECEIVERS[name])
+        _connect_webhooks()
 
     register_demo(app, "partners", demo.seed_demo, demo.demo_logins)

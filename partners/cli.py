@@ -79,5 +79,66 @@ def revoke(partner_id: int, key_id: int):
     click.echo(f"Đã thu hồi khoá #{key_id}.")
 
 
+webhooks_cli = AppGroup("webhooks", help="Webhook gửi tới đối tác.")
+
+
+@webhooks_cli.command("add-endpoint")
+@click.argument("partner_id", type=ID)
+@click.argument("url")
+@click.option("--events", default="", help="product.updated,stock.changed,… (trống: mọi sự kiện)")
+def add_endpoint(partner_id: int, url: str, events: str):
+    """Register a partner's endpoint and print its signing secret once."""
+    from partners.webhooks import services as webhook_services
+
+    try:
+        with unit_of_work():
+            endpoint, secret = webhook_services.add_endpoint(
+                partner_id, url, [e.strip() for e in events.split(",") if e.strip()]
+            )
+            summary = f"Địa chỉ nhận #{endpoint.id} {endpoint.url}."
+    except DomainError as error:
+        raise _fail(error) from error
+    click.echo(summary + " Khoá ký chỉ hiện một lần:")
+    click.echo(secret)
+
+
+@webhooks_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep delivering until stopped (Ctrl-C).")
+def deliver(loop: bool):
+    """Send every delivery that is due now (cron it, or --loop)."""
+    import time
+
+    from partners.webhooks.delivery import deliver_batch, next_due_in
+
+    while True:
+        sent = 0
+        while count := deliver_batch():
+            sent += count
+        if sent or not loop:
+            click.echo(f"Đã xử lý {sent} lần gửi.")
+        if not loop:
+            return
+        wait = next_due_in()
+        time.sleep(min(wait if wait is not None else 5.0, 5.0) or 0.2)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool):
+    """Start an RQ worker (needs REDIS_URL); without Redis, run `flask webhooks deliver --loop`."""
+    from flask import current_app
+
+    from core import jobs
+
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "REDIS_URL chưa đặt: dùng `flask webhooks deliver --loop` (hoặc luồng nền mặc định)."
+        )
+    jobs.kick("webhooks")  # whatever waited while no worker ran
+    jobs.start_worker(current_app, burst=burst)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(partners_cli)
+    app.cli.add_command(webhooks_cli)
+    app.cli.add_command(worker)

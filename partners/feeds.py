@@ -28,7 +28,7 @@ from core.i18n import local_today
 from core.numbers import parse_int
 from core.urls import public_url
 from partners.models import FeedChange, PartnerOptIn
-from shop.inventory.models import Reservation, StockLot
+from shop.inventory.models import Reservation, StockLot, StockMovement
 from shop.inventory.services import available_units
 from traceability.lots.selling import lot_facts
 
@@ -289,28 +289,15 @@ def entries(
 
 
 def state(partner_id: int, kind: str, query: str) -> tuple[str, datetime | None]:
-    """(ETag, Last-Modified) of a feed: what it would list, prices, stock, reservations,
-    certificates (by day) and the change log. Cheap aggregates, no feed built."""
-    visible = visible_ids(partner_id).subquery()
-    count, last_update = db.session.execute(
-        select(func.count(), func.max(Product.updated_at)).where(Product.id.in_(select(visible)))
-    ).one()
-    prices = db.session.execute(
-        select(
-            func.count(), func.coalesce(func.sum(Variant.price_vnd), 0), func.max(Variant.id)
-        ).where(Variant.product_id.in_(select(visible)), Variant.active.is_(True))
-    ).one()
-    last_change, last_change_id = db.session.execute(
-        select(func.max(FeedChange.changed_at), func.max(FeedChange.id))
-    ).one()
-    stock = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(StockLot.on_hand), 0),
-            func.coalesce(func.sum(StockLot.allocated), 0),
-            func.count().filter(StockLot.blocked.is_(True)),  # a recall blocks its stock
-        )
-    ).one()
+    """(ETag, Last-Modified) of a feed from watermarks, each one index step: the change log
+    (every product, variant, certificate and opt-in change writes a row), the newest product
+    update, the append-only stock movements, live reservations and the day (certificates
+    lapse by date). No aggregate over the catalogue or the stock."""
+    last_change_id, last_change = db.session.execute(
+        select(FeedChange.id, FeedChange.changed_at).order_by(FeedChange.id.desc()).limit(1)
+    ).one_or_none() or (None, None)
+    last_update = db.session.scalar(select(func.max(Product.updated_at)))
+    last_movement = db.session.scalar(select(func.max(StockMovement.id)))
     held = db.session.execute(
         select(func.count(), func.max(Reservation.id)).where(Reservation.expires_at > utcnow())
     ).one()
@@ -321,11 +308,9 @@ def state(partner_id: int, kind: str, query: str) -> tuple[str, datetime | None]
             query,
             partner_id,
             local_today(),
-            count,
-            last_update,
-            tuple(prices),
             last_change_id,
-            tuple(stock),
+            last_update,
+            last_movement,
             tuple(held),
         )
     )

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import ApiKey
+from cooperatives.models import Product
 from core.db import db, utcnow
 
 
@@ -85,3 +86,7 @@ class PartnerOrder(db.Model):
         ForeignKey("shop_order.id", ondelete="CASCADE"), unique=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The feeds' ETag reads max(product.updated_at): an index makes it one step, not a scan.
+Index("ix_product_updated_at", Product.__table__.c.updated_at)

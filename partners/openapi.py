@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from core.openapi import json_response
 from partners.feeds import CURSOR_PATTERN
-from partners.schemas import SCHEMAS, FeedPageOut, OrderIn, PartnerOrderOut  # noqa: F401
+from partners.schemas import SCHEMAS as FEED_SCHEMAS
+from partners.schemas import FeedPageOut, OrderIn, PartnerOrderOut  # noqa: F401
+from partners.webhooks.schemas import WebhookDeliveryOut, WebhookDeliveryPageOut
+
+SCHEMAS = (*FEED_SCHEMAS, WebhookDeliveryPageOut, WebhookDeliveryOut)
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 SECURITY = [{"apiKey": []}]
@@ -21,6 +25,16 @@ FEED_NOTE = (
     "Published products of producers that chose this partner; price in đồng; availability "
     "from live stock; OCOP stars only while the certificate is valid; GTIN only where real. "
     "Streams; gzip with Accept-Encoding: gzip; ETag/If-None-Match → 304 and Last-Modified."
+)
+
+WEBHOOK_NOTE = (
+    "Events (product.updated, product.removed, stock.changed, order.status_changed, "
+    "lot.recalled) are POSTed to the partner's endpoints as `{type, timestamp, data}`, signed per "
+    "Standard Webhooks: headers webhook-id, webhook-timestamp and webhook-signature "
+    "(`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the `whsec_` secret). Retried with "
+    "exponential backoff; after the last attempt a delivery is `failed` and can be replayed. "
+    "product.updated and stock.changed are coalesced: at most one per product per minute, "
+    "with the product as it is when sent. Needs scope webhooks:manage."
 )
 
 ORDER_IN = {
@@ -57,7 +71,7 @@ ORDER_IN = {
                 "note": {"type": "string", "maxLength": 1000},
             },
         },
-        "payment_method": {"type": "string", "enum": ["cod"]},
+        "payment_method": {"type": "string", "enum": ["cod", "partner"]},
     },
 }
 
@@ -133,7 +147,8 @@ PATHS = {
             "summary": "Place an order (same stock and no-oversell guarantee as the shop)",
             "description": "Needs an Idempotency-Key header: the same key and body return the "
             "same order (200); the same key with another body is 409. Only products in this "
-            "partner's feed. Payment: cash on delivery.",
+            "partner's feed. Payment: `partner` (the partner collects and pays) or `cod` (cash "
+            "on delivery, the default).",
             "tags": ["partners"],
             "security": SECURITY,
             "parameters": [
@@ -167,6 +182,60 @@ PATHS = {
             "responses": {
                 "200": json_response("the order", PartnerOrderOut),
                 "404": PROBLEM,
+                **ERRORS,
+            },
+        }
+    },
+    "/api/v1/webhooks/deliveries": {
+        "get": {
+            "summary": "This partner's webhook delivery log, newest first",
+            "description": WEBHOOK_NOTE,
+            "tags": ["webhooks"],
+            "security": SECURITY,
+            "parameters": [
+                {
+                    "name": "status",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                },
+                {
+                    "name": "before",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                    "description": "next_before of the previous page",
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                },
+            ],
+            "responses": {
+                "200": json_response("a page of deliveries", WebhookDeliveryPageOut),
+                **ERRORS,
+            },
+        }
+    },
+    "/api/v1/webhooks/deliveries/{delivery_id}/replay": {
+        "post": {
+            "summary": "Send one of this partner's deliveries again (same webhook-id)",
+            "tags": ["webhooks"],
+            "security": SECURITY,
+            "parameters": [
+                {
+                    "name": "delivery_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                }
+            ],
+            "responses": {
+                "202": json_response("queued to be sent again", WebhookDeliveryOut),
+                "404": PROBLEM,
+                "409": PROBLEM,
                 **ERRORS,
             },
         }

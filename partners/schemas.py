@@ -110,7 +110,7 @@ class OrderIn(Schema):
         fields.Nested(OrderLineIn), required=True, validate=validate.Length(min=1, max=50)
     )
     contact = fields.Nested(OrderContactIn, required=True)
-    payment_method = fields.String(validate=validate.OneOf(["cod"]))
+    payment_method = fields.String(validate=validate.OneOf(["cod", "partner"]))
 
 
 class OrderPartOut(Schema):

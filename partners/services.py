@@ -16,10 +16,12 @@ from cooperatives.models import Product
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from partners.models import FeedChange, Partner, PartnerKey, PartnerOptIn
+from partners.webhooks.outbox import note_withdrawal
 
 PARTNER_SCOPES = {
     "feeds:read": _l("Đọc nguồn cấp sản phẩm (JSON, XML, CSV)"),
     "orders:write": _l("Đặt đơn hàng và xem đơn của mình"),
+    "webhooks:manage": _l("Xem nhật ký webhook của mình và gửi lại"),
 }
 
 
@@ -166,6 +168,7 @@ def set_opt_ins(producer_id: int, partner_ids: set[int]) -> tuple[set[int], set[
         _record_for_producer(producer_id, partner_id, "opted_in")
     for partner_id in withdrawn:
         _record_for_producer(producer_id, partner_id, "withdrawn")
+        note_withdrawal(producer_id, partner_id)
     return granted, withdrawn
 
 

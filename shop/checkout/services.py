@@ -41,7 +41,8 @@ from shop.signals import order_status_changed
 from traceability.lots.selling import lot_facts
 
 REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
-PAYMENT_METHODS = ("cod",)  # card and vietqr arrive with the next issue
+PAYMENT_METHODS = ("cod", "partner")  # card and vietqr arrive with the next issue
+PAID_ELSEWHERE = ("cod", "partner")  # nothing to wait for: confirmed at once
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,9 @@ def place_order(
 ) -> Order:
     """Make the order: one sub-order per producer, lines with the lots they took, a payment
     record per amount to collect. Cash on delivery is confirmed at once."""
-    if payment_method not in PAYMENT_METHODS:
+    if payment_method not in PAYMENT_METHODS or (
+        payment_method == "partner" and channel != Channel.PARTNER  # the partner pays: its own
+    ):
         raise Invalid(fields={"payment_method": _("Chọn cách thanh toán.")})
     if channel not in set(Channel):
         raise Invalid(_("Kênh bán không hợp lệ."))
@@ -264,7 +267,7 @@ def place_order(
         order_status_changed.send(
             "shop", order_id=order.id, sub_order_id=sub.id, old=None, new=OrderStatus.PLACED
         )
-        if payment_method == "cod" and auto_confirm:  # nothing to wait for: confirmed at once
+        if payment_method in PAID_ELSEWHERE and auto_confirm:
             sub.status = OrderStatus.CONFIRMED
             db.session.add(
                 OrderEvent(
@@ -282,7 +285,7 @@ def place_order(
                 old=OrderStatus.PLACED,
                 new=OrderStatus.CONFIRMED,
             )
-    notify(order, "confirmed" if payment_method == "cod" and auto_confirm else "placed")
+    notify(order, "confirmed" if payment_method in PAID_ELSEWHERE and auto_confirm else "placed")
     picks = allocate(
         [(line.id, line.variant_id, line.quantity) for line in order_lines],
         holder=holder,

@@ -26,6 +26,7 @@ EXEMPT = {
     # The partner API authenticates every request by its Bearer key, never by a cookie: a
     # forged cross-site form carries no key, so a CSRF token would protect nothing.
     "partners_api.create_order": "Bearer-key API, no cookie session",
+    "partners_webhooks_api.replay": "Bearer-key API, no cookie session",
 }
 CSRF_TITLE = "Phiên làm việc đã hết hạn"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -165,8 +165,17 @@ def build_world() -> World:
             "own_membership_id": own_membership,
             "partner_id": partner.id,
             "partner_key_id": partner_key.id,
+            "endpoint_id": _webhook_endpoint(partner.id),
         },
     )
+
+
+def _webhook_endpoint(partner_id: int) -> int:
+    from partners.webhooks.services import add_endpoint
+
+    endpoint, _secret = add_endpoint(partner_id, "https://partner.test/hooks")
+    db.session.commit()
+    return endpoint.id
 
 
 def path_values(side: Side, world: World) -> dict[str, str]:
@@ -177,6 +186,8 @@ def path_values(side: Side, world: World) -> dict[str, str]:
         {
             "key_id": str(world.extra["key_id"]),
             "partner_id": str(world.extra["partner_id"]),
+            "endpoint_id": str(world.extra["endpoint_id"]),
+            "delivery_id": "1",
             "data": "HCCP1jK2dx1a",  # a compressed Digital Link path that decodes to nothing
             "code": side.codes[0],
             "slug": side.product_slug,

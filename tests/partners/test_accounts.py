@@ -151,7 +151,7 @@ def test_producer_manager_opts_in_and_out_and_others_cannot(app, client, partner
     reasons = set(
         db.session.scalars(select(FeedChange.reason).where(FeedChange.product_id == product.id))
     )
-    assert reasons == {"opted_in", "withdrawn"}
+    assert reasons == {"updated", "opted_in", "withdrawn"}  # updated: the product was created
 
     assert client.get(f"/manage/{other.id}/partners").status_code == 404
     client.post(f"/manage/{other.id}/partners", data={"partner_id": str(partner_id)})

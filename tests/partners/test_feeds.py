@@ -277,3 +277,37 @@ def test_demo_key_is_printed_and_works(app, client, ctx):
     db.session.commit()
     assert any(DEMO_KEY in line for line in demo_logins())
     assert _get(client, DEMO_KEY).status_code == 200
+
+
+def test_etag_moves_with_a_stock_receipt_and_a_recall(client, partner, catalogue):
+    from shop.inventory.services import receive_stock
+    from traceability.lots.recalls import recall_batch
+
+    etag = _get(client, partner[1]).headers["ETag"]
+    receive_stock(
+        catalogue["producer"].id,
+        variant_id=catalogue["stocked"].variants[0].id,
+        batch_id=catalogue["batch"].id,
+        units=3,
+    )
+    db.session.commit()
+    after_receipt = _get(client, partner[1], **{"If-None-Match": etag})
+    assert after_receipt.status_code == 200
+    assert (
+        _get(client, partner[1], **{"If-None-Match": after_receipt.headers["ETag"]}).status_code
+        == 304
+    )
+
+    recall_batch(
+        catalogue["batch"].id,
+        reason="Phát hiện dư lượng vượt ngưỡng",
+        actor_id=None,
+        actor_role="admin",
+    )
+    db.session.commit()
+    after_recall = _get(client, partner[1], **{"If-None-Match": after_receipt.headers["ETag"]})
+    assert after_recall.status_code == 200
+    stocked = next(
+        i for i in after_recall.get_json()["items"] if i["id"] == catalogue["stocked"].id
+    )
+    assert stocked["availability"] == "out_of_stock" and stocked["lot_code"] is None

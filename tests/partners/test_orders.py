@@ -126,3 +126,24 @@ def test_feed_only_key_cannot_order(client, listed):
     response = _post(client, plain, _body(listed, 1))
     assert response.status_code == 403
     assert _orders() == 0
+
+
+def test_a_partner_paid_order_keeps_the_partner_method_and_is_confirmed(client, partner, listed):
+    answer = _post(client, partner[1], _body(listed, payment_method="partner"))
+    assert answer.status_code == 201
+    assert answer.json["payment_method"] == "partner"
+    assert {part["status"] for part in answer.json["parts"]} == {"confirmed"}
+
+
+def test_the_web_checkout_refuses_the_partner_method(app, partner, listed):
+    from core.errors import Invalid
+    from shop.checkout.services import LineIn, place_order
+    from tests.shop.helpers import contact
+
+    with app.app_context():
+        before = _orders()
+        with pytest.raises(Invalid) as refused:
+            place_order([LineIn(listed, 1)], contact(), payment_method="partner")
+        assert "payment_method" in refused.value.fields
+        db.session.rollback()
+        assert _orders() == before

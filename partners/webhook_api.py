@@ -1,0 +1,60 @@
+"""The partner's own webhook delivery log under /api/v1/webhooks (scope webhooks:manage):
+read it newest first, replay a delivery. Errors are application/problem+json."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+from flask_babel import lazy_gettext as _l
+
+from accounts.api_keys import require_api_key
+from core.errors import Forbidden, Invalid
+from core.numbers import parse_int
+from core.security import csrf
+from partners.api import _check_query
+from partners.services import partner_of_key
+from partners.webhooks import services
+from partners.webhooks.schemas import DeliveryQueryIn, WebhookDeliveryOut, WebhookDeliveryPageOut
+
+bp = Blueprint("partners_webhooks_api", __name__, url_prefix="/api/v1/webhooks")
+csrf.exempt(bp)
+
+
+def _partner_id() -> int:
+    partner = partner_of_key(g.api_key)
+    if partner is None:
+        raise Forbidden(_l("Khoá API này không thuộc đối tác nào đang hoạt động."))
+    return partner.id
+
+
+def _number(args: dict, name: str, maximum: int, default: int | None) -> int | None:
+    if name not in args:
+        return default
+    value = parse_int(args[name], minimum=1, maximum=maximum)
+    if value is None:
+        message = _l("%(name)s cần là số từ 1 đến %(max)s.", name=name, max=maximum)
+        raise Invalid(message, fields={name: message})
+    return value
+
+
+@bp.get("/deliveries")
+@require_api_key("webhooks:manage")
+def deliveries():
+    args = _check_query(DeliveryQueryIn())
+    partner_id = _partner_id()
+    limit = _number(args, "limit", 200, services.PAGE) or services.PAGE
+    before = _number(args, "before", 2**31 - 1, None)
+    rows = services.deliveries(
+        partner_id=partner_id, status=args.get("status"), before=before, limit=limit
+    )
+    items = [services.describe(row) for row in rows]
+    next_before = rows[-1].id if len(rows) == limit else None
+    return WebhookDeliveryPageOut().dump({"items": items, "next_before": next_before})
+
+
+@bp.post("/deliveries/<int:delivery_id>/replay")
+@require_api_key("webhooks:manage")
+def replay(delivery_id: int):
+    if request.args:
+        raise Invalid(_l("Yêu cầu này không nhận tham số."))
+    row = services.replay(delivery_id, partner_id=_partner_id())
+    return WebhookDeliveryOut().dump(services.describe(row)), 202
