@@ -124,6 +124,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(order_views.bp)
     app.register_blueprint(fulfilment_views.bp)
     app.register_blueprint(search_views.bp)
+    from shop.payments import views as payment_views
+
+    app.register_blueprint(payment_views.bp)
     from shop import cli
     from shop.payments import cli as payments_cli
 
