@@ -162,6 +162,8 @@ def _state(payment: Payment) -> str:
         return "paid"
     if payment.status == P.ACTION:
         return "action"
+    if payment.status == P.PENDING:
+        return "ready"
     return "failed" if payment.status == P.FAILED else "busy"
 
 
