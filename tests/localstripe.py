@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -141,3 +142,34 @@ def signed(payload: dict, secret: str = WEBHOOK_SECRET, at: int | None = None) -
     stamp = int(time.time()) if at is None else at
     mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
     return body, f"t={stamp},v1={mac}"
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.localstripe WEBHOOK_URL -- COMMAND…` (make run): localstripe on a free
+    port, the webhook registered, COMMAND run with the STRIPE_* settings; localstripe stops
+    with it. With STRIPE_API_KEY already set (real Stripe), COMMAND runs alone."""
+    if "--" not in argv or argv.index("--") != 1:
+        print("usage: python -m tests.localstripe WEBHOOK_URL -- COMMAND…", file=sys.stderr)
+        return 2
+    webhook, command = argv[0], argv[2:]
+    if os.environ.get("STRIPE_API_KEY") or not available():
+        if not available():
+            print("localstripe missing (make localstripe): no card payments", file=sys.stderr)
+        return subprocess.call(command)
+    from tests.live import free_port
+
+    log = ROOT / "instance" / "localstripe.log"
+    log.parent.mkdir(exist_ok=True)
+    with running(free_port(), log) as server:
+        server.register_webhook(webhook)
+        print(f"localstripe on {server.base} (log: {log}); test card 4242 4242 4242 4242")
+        process = subprocess.Popen(command, env={**os.environ, **server.config()})
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.send_signal(signal.SIGINT)
+            return process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

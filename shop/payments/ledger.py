@@ -270,7 +270,7 @@ def mark_paid(
         outcome=outcome,
         payment_id=payment.id,
         order_id=payment.order_id,
-        detail=_("Cần %(due)s", due=payment.amount_vnd) if outcome == MISMATCH else "",
+        detail=f"due {payment.amount_vnd}" if outcome == MISMATCH else "",
         actor_id=actor_id,
     )
     if event_id is None:
