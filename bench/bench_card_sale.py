@@ -155,6 +155,8 @@ def card_sale(db: Database, stripe: ls.LocalStripe) -> dict[str, Any]:
             **stripe.config(),
             "SESSION_COOKIE_SECURE": "false",
             "RATELIMIT_STORAGE_URI": f"sqlite:///{media}/limits.sqlite",
+            # off: a cached product page would carry another visitor's CSRF token
+            "PAGE_CACHE": "off",
         }
         schema = build_schema(env)
         subprocess.run(
