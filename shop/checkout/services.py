@@ -41,7 +41,7 @@ from shop.signals import order_status_changed
 from traceability.lots.selling import lot_facts
 
 REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
-PAYMENT_METHODS = ("cod", "partner")  # card and vietqr arrive with the next issue
+PAYMENT_METHODS = ("cod", "card", "partner")
 PAID_ELSEWHERE = ("cod", "partner")  # nothing to wait for: confirmed at once
 
 

@@ -27,6 +27,9 @@ EXEMPT = {
     # forged cross-site form carries no key, so a CSRF token would protect nothing.
     "partners_api.create_order": "Bearer-key API, no cookie session",
     "partners_webhooks_api.replay": "Bearer-key API, no cookie session",
+    # Stripe's webhook is authenticated by its Stripe-Signature (HMAC of the body with
+    # STRIPE_WEBHOOK_SECRET, at most 5 minutes old), never by a cookie; a forged one gets 400.
+    "payments.stripe_webhook": "signed by Stripe, no cookie session",
 }
 CSRF_TITLE = "Phiên làm việc đã hết hạn"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
