@@ -38,7 +38,12 @@ class CheckoutForm(ServiceForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.payment_method.choices = options([("cod", str(_l("Trả tiền mặt khi nhận hàng")))])
+        self.payment_method.choices = options(
+            [
+                ("cod", str(_l("Trả tiền mặt khi nhận hàng"))),
+                ("vietqr", str(_l("Chuyển khoản ngân hàng (quét mã VietQR)"))),
+            ]
+        )
         self.province_code.choices = options(
             [("", str(_l("— Chọn tỉnh, thành phố —")))]
             + [(p.code, p.name) for p in places.provinces()]

@@ -92,11 +92,13 @@ def checkout():
                 require_reservation=True,
             )
             carts.empty(cart)
-            ref, secret = order.ref, order.secret
+            ref, secret, method = order.ref, order.secret, order.payment_method
     except Invalid as error:
         form.show_errors(error)
         return _render(form, cart, 422)
     except (OutOfStock, Conflict) as error:
         return _to_cart(str(error.message))
     flash(_("Đặt hàng thành công. Lưu đường dẫn này để theo dõi đơn."), "success")
+    if method == "vietqr":
+        return redirect(url_for("vietqr.transfer", ref=ref, k=secret), 303)
     return redirect(url_for("orders.show", ref=ref, k=secret), 303)
