@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
         "STRIPE_API_KEY": env.get("STRIPE_API_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        # Stripe.js: the one script loaded from another origin, on the card page only
+        "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        # the platform's fee, a percentage of each producer's goods (decimal, 0 to 100)
+        "PLATFORM_FEE_PERCENT": env.get("PLATFORM_FEE_PERCENT", "0"),
         "PROXY_FIX": _bool(env.get("PROXY_FIX"), False),
         # Public pages for anonymous visitors (core/pagecache.py): redis | local | off.
         "PAGE_CACHE": env.get("PAGE_CACHE", "").strip().lower()
@@ -164,10 +169,28 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             " allow the full limit): set REDIS_URL, or leave it empty for the shared SQLite file"
         )
     _check_page_cache(config)
+    _check_payments(config)
     _check_vietqr(config)
     if not str(config["PUBLIC_BASE_URL"]).startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
     return config
+
+
+def _check_payments(config: dict[str, Any]) -> None:
+    try:
+        fee = Decimal(str(config["PLATFORM_FEE_PERCENT"]).strip() or "0")
+    except InvalidOperation as exc:
+        raise ConfigError("PLATFORM_FEE_PERCENT must be a number such as 2.5") from exc
+    if not fee.is_finite() or not 0 <= fee <= 100:
+        raise ConfigError("PLATFORM_FEE_PERCENT must be between 0 and 100")
+    config["PLATFORM_FEE_PERCENT"] = fee
+    for name in ("STRIPE_API_BASE", "STRIPE_JS_URL"):
+        value = str(config[name] or "")
+        if value and not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must start with http:// or https://")
+    card = config["STRIPE_API_KEY"]
+    if card and not config["STRIPE_WEBHOOK_SECRET"]:
+        raise ConfigError("STRIPE_API_KEY needs STRIPE_WEBHOOK_SECRET (webhooks mark orders paid)")
 
 
 def _check_page_cache(config: dict[str, Any]) -> None:

@@ -125,9 +125,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(fulfilment_views.bp)
     app.register_blueprint(search_views.bp)
     from shop import cli
+    from shop.payments import cli as payments_cli
     from shop.payments import vietqr_views
 
     cli.init_app(app)
+    payments_cli.init_app(app)
     vietqr_views.init_app(app)  # VietQR transfers, reconciliation, settlement
     _register_links(app)
 

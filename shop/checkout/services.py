@@ -41,7 +41,7 @@ from shop.signals import order_status_changed
 from traceability.lots.selling import lot_facts
 
 REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
-PAYMENT_METHODS = ("cod", "vietqr")
+PAYMENT_METHODS = ("cod", "card", "vietqr")
 
 
 @dataclass(frozen=True)

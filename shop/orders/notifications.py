@@ -10,7 +10,7 @@ from accounts.outbox import EMAIL, SMS, queue_message
 from core.i18n import money
 from core.urls import public_url
 
-KINDS = ("placed", "confirmed", "shipped", "cancelled", "recalled", "delivered")
+KINDS = ("placed", "confirmed", "paid", "shipped", "cancelled", "recalled", "delivered")
 
 
 def order_link(order) -> str:
@@ -32,6 +32,14 @@ def _text(kind: str, order, **extra) -> tuple[str, str]:
         body = _(
             "Đơn %(ref)s đã được xác nhận, trả tiền mặt khi nhận hàng: %(total)s. "
             "Theo dõi: %(link)s",
+            ref=order.ref,
+            total=money(order.total_vnd),
+            link=link,
+        )
+    elif kind == "paid":
+        subject = _("Đơn %(ref)s đã thanh toán", ref=order.ref)
+        body = _(
+            "Chợ Quê đã nhận %(total)s cho đơn %(ref)s. Theo dõi: %(link)s",
             ref=order.ref,
             total=money(order.total_vnd),
             link=link,

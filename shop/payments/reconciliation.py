@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import db, is_sqlite, utcnow
 from core.errors import Conflict, Invalid, NotFound
+from core.numbers import DB_INT_MAX
 from core.text import clean_multiline, fold
 from shop.checkout.services import REF_ALPHABET
 from shop.orders.models import Order, SubOrder
@@ -152,7 +153,7 @@ def _vietqr_payment(order_id: int) -> Payment | None:
 def _apply(transfer: BankTransfer, order: Order, actor_id: int | None) -> str:
     transfer.order_id = order.id
     payment = _vietqr_payment(order.id)
-    if payment is None:  # a cash or card order paid by transfer as well
+    if payment is None or transfer.amount_vnd > DB_INT_MAX:  # not a transfer order, or absurd
         return TransferStatus.OVER
     result = ledger.mark_paid(
         payment,

@@ -7,8 +7,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core.db import db, utcnow
+from core.db import db
 from core.errors import Conflict
+from shop.payments.ledger import mark_paid
 from shop.payments.models import Payment, PaymentMethod, PaymentStatus
 
 
@@ -49,6 +50,8 @@ def cod_payment(sub_order_id: int) -> Payment | None:
 
 
 def record_cash(sub_order_id: int, *, actor_id: int | None) -> Payment:
+    """The producer collected the cash: the payment is paid and the ledger shows the sale and
+    the cash the producer now holds."""
     payment = cod_payment(sub_order_id)
     if payment is None:
         raise Conflict(_("Phần đơn này không thu tiền mặt."))
@@ -56,10 +59,15 @@ def record_cash(sub_order_id: int, *, actor_id: int | None) -> Payment:
         raise Conflict(_("Đã ghi nhận tiền mặt cho phần đơn này."))
     if payment.status != PaymentStatus.PENDING:
         raise Conflict(_("Khoản thanh toán này đã bị hủy."))
-    payment.status = PaymentStatus.PAID
-    payment.paid_at = utcnow()
-    payment.recorded_by_id = actor_id
-    db.session.flush()
+    result = mark_paid(
+        payment,
+        source="cod",
+        external_id=f"cod-{payment.id}",
+        amount_vnd=payment.amount_vnd,
+        actor_id=actor_id,
+    )
+    if not result.paid:
+        raise Conflict(_("Đã ghi nhận tiền mặt cho phần đơn này."))
     return payment
 
 
