@@ -100,7 +100,8 @@ def rows(text: str) -> list[tuple[int, list[str]]]:
             if any(cells):
                 out.append((reader.line_num, cells))
     except csv.Error as exc:
-        raise StatementError(_("Tệp không phải CSV hợp lệ (dòng %(n)s).", n=reader.line_num)) from exc
+        message = _("Tệp không phải CSV hợp lệ (dòng %(n)s).", n=reader.line_num)
+        raise StatementError(message) from exc
     return out
 
 

@@ -5,6 +5,8 @@ notification endpoint."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -63,22 +65,25 @@ def transfers_page(producer_id: int | None = None):
 def upload(producer_id: int | None = None):
     _producer(producer_id)
     file = request.files.get("statement")
+    raw, filename = b"", ""
+    if file is not None:
+        with file.stream:  # a big upload is a temporary file: closed at once
+            raw, filename = file.read(statements.statement_csv.MAX_BYTES + 1), file.filename or ""
     try:
         with unit_of_work():
             kept = statements.start_upload(
                 uploader_id=current_user.id,
                 producer_id=producer_id,
                 bank=request.form.get("bank", ""),
-                filename=file.filename if file else "",
-                raw=file.read(statements.statement_csv.MAX_BYTES + 1) if file else b"",
+                filename=filename,
+                raw=raw,
             )
             upload_id = kept.id
             mapping = statements.remembered(current_user.id, kept.bank)
             if mapping:  # columns chosen before for this bank: import at once if they fit
-                try:
+                # this file's columns may differ: then the person chooses them on the next page
+                with suppress(Invalid, StatementError):
                     statements.import_upload(upload_id, producer_id, mapping, current_user.id)
-                except (Invalid, StatementError):
-                    pass  # this file's columns differ: the person chooses them below
     except Invalid as error:
         return _page(producer_id, status=422, errors={k: str(v) for k, v in error.fields.items()})
     return redirect(_url("statement", producer_id, upload=upload_id), 303)

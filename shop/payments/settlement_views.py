@@ -77,9 +77,7 @@ def payout(producer_id: int):
                 producer_id, values["amount_vnd"], values["reference"], current_user.id
             )
     except Invalid as error:
-        errors = {k: str(v) for k, v in error.fields.items()} or {
-            "amount_vnd": str(error.message)
-        }
+        errors = {k: str(v) for k, v in error.fields.items()} or {"amount_vnd": str(error.message)}
         return _render(producer_id, status=422, errors=errors, values=values)
     if done is None:
         flash(_("Khoản chuyển với mã này đã được ghi trước đó."), "error")
