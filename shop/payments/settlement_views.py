@@ -15,7 +15,7 @@ from core.i18n import local_today
 from core.periods import PRESETS, parse_period, preset_period
 from shop.payments import settlement
 
-bp = Blueprint("settlement", __name__, url_prefix="/manage/<int:producer_id>/settlement")
+bp = Blueprint("settlement", __name__, url_prefix="/manage/<int:producer_id>")
 
 
 @bp.before_request
@@ -50,12 +50,12 @@ def _render(producer_id: int, *, status: int = 200, errors=None, values=None):
     return html, status
 
 
-@bp.get("")
+@bp.get("/settlement")
 def overview(producer_id: int):
     return _render(producer_id)
 
 
-@bp.get(".csv")
+@bp.get("/settlement.csv")
 def export(producer_id: int):
     acting = current_acting(producer_id, MANAGERS)
     period, _errors = _period()
@@ -65,7 +65,7 @@ def export(producer_id: int):
     return csv_response(tables, name, preamble)
 
 
-@bp.post("/payouts")
+@bp.post("/settlement/payouts")
 def payout(producer_id: int):
     current_acting(producer_id, MANAGERS)
     if not current_user.is_platform_admin:

@@ -27,11 +27,19 @@ def _transfer_payment(order):
     return found[-1] if found else None
 
 
+def _waiting(order, payment) -> bool:
+    """Still to be paid: a pending transfer for an order not cancelled (nor expired)."""
+    return (
+        payment is not None
+        and payment.status == PaymentStatus.PENDING
+        and orders.order_status(order) != orders.S.CANCELLED
+    )
+
+
 @bp.get("/orders/<ref>/transfer")
 def transfer(ref: str):
     order = _order()
     payment = _transfer_payment(order)
-    status = orders.order_status(order)
     minutes = current_app.config["VIETQR_PAY_MINUTES"]
     html = render_template(
         "shop/payments/transfer.html",
@@ -39,9 +47,7 @@ def transfer(ref: str):
         key=request.args.get("k"),
         payment=payment,
         paid=payment is not None and payment.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED),
-        waiting=payment is not None
-        and payment.status == PaymentStatus.PENDING
-        and status != orders.S.CANCELLED,
+        waiting=_waiting(order, payment),
         request_=transfer_request(order.ref, payment.amount_vnd) if payment else None,
         deadline=order.created_at + timedelta(minutes=minutes),
     )
@@ -52,7 +58,7 @@ def transfer(ref: str):
 def transfer_png(ref: str):
     order = _order()
     payment = _transfer_payment(order)
-    if payment is None or payment.status != PaymentStatus.PENDING:
+    if not _waiting(order, payment):
         return Response(status=404, headers=PRIVATE)
     png = qr_png(transfer_request(order.ref, payment.amount_vnd).payload)
     return Response(png, mimetype="image/png", headers=PRIVATE)
