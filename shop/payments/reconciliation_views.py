@@ -111,6 +111,8 @@ def _statement_page(producer_id, upload, *, status=200, mapping=None, errors=Non
 def statement(producer_id: int | None = None):
     _producer(producer_id)
     upload_id = parse_id(request.values.get("upload"))
+    if upload_id is None:  # no statement named: the page that lists them
+        return redirect(_url("transfers", producer_id), 303)
     kept = statements.upload_of(upload_id, producer_id)
     if request.method == "GET":
         return _statement_page(producer_id, kept)
