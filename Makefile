@@ -13,7 +13,7 @@ export PUBLIC_BASE_URL
 LAN_IP := $(shell (hostname -I 2>/dev/null || true) | awk '{print $$1}')
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: run serve setup test test-sqlite test-postgres bench bench-tools lint format translations compile-translations demo clean
+.PHONY: localstripe run serve setup test test-sqlite test-postgres bench bench-tools lint format translations compile-translations demo clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
+# localstripe (GPL, a Stripe-compatible server for development and tests) in its own virtualenv:
+# the app never imports it, and its dependencies stay out of the app's.
+STRIPE_VENV := .venv-stripe
+$(STRIPE_VENV)/.installed: requirements-localstripe.txt
+	$(PYTHON) -m venv $(STRIPE_VENV)
+	$(STRIPE_VENV)/bin/pip install --quiet -r requirements-localstripe.txt
+	touch $@
+
+localstripe: $(STRIPE_VENV)/.installed
+
 compile-translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --use-fuzzy -d translations
 
@@ -34,14 +44,15 @@ setup: $(VENV)/.runtime compile-translations
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 
-run: setup
+run: setup localstripe
 	@$(FLASK) demo-logins
 	@echo "Chợ Quê: http://$(HOST):$(PORT) · stamps and QR codes point to $(PUBLIC_BASE_URL)"
 	@echo "To scan the demo stamps with a phone on the same Wi-Fi:"
 	@echo "  HOST=0.0.0.0 PUBLIC_BASE_URL=http://$(or $(LAN_IP),<this machine's LAN address>):$(PORT) make run"
-	$(BIN)/gunicorn "wsgi:create_app()" --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
+	$(BIN)/python -m tests.localstripe http://127.0.0.1:$(PORT)/payments/stripe/webhook -- \
+	  $(BIN)/gunicorn "wsgi:create_app()" --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile -
 
-test: $(VENV)/.dev compile-translations
+test: $(VENV)/.dev compile-translations localstripe
 	$(BIN)/python -m tests.run
 
 # wrk (load) and nginx (two-host benchmark) come from Debian; installed when possible
@@ -58,7 +69,7 @@ bench-tools:
 	  else echo "bench: $$tool missing (apt-get install $$tool as root): going on without it"; fi; \
 	done
 
-bench: $(VENV)/.dev compile-translations bench-tools
+bench: $(VENV)/.dev compile-translations bench-tools localstripe
 	PATH="$$PATH:/usr/sbin" $(BIN)/python -m bench.run
 
 lint: $(VENV)/.dev

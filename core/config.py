@@ -129,6 +129,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         # Stripe.js: the one script loaded from another origin, on the card page only
         "STRIPE_JS_URL": env.get("STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", ""),
         # the platform's fee, a percentage of each producer's goods (decimal, 0 to 100)
         "PLATFORM_FEE_PERCENT": env.get("PLATFORM_FEE_PERCENT", "0"),
         "PROXY_FIX": _bool(env.get("PROXY_FIX"), False),
@@ -191,6 +192,8 @@ def _check_payments(config: dict[str, Any]) -> None:
     card = config["STRIPE_API_KEY"]
     if card and not config["STRIPE_WEBHOOK_SECRET"]:
         raise ConfigError("STRIPE_API_KEY needs STRIPE_WEBHOOK_SECRET (webhooks mark orders paid)")
+    if card and not str(config["STRIPE_PUBLISHABLE_KEY"]).startswith("pk_"):
+        raise ConfigError("STRIPE_API_KEY needs STRIPE_PUBLISHABLE_KEY (pk_…) for Stripe.js")
 
 
 def _check_page_cache(config: dict[str, Any]) -> None:

@@ -113,7 +113,7 @@ def init_app(app: Flask) -> None:
 
     from shop.cart import views as cart_views
     from shop.checkout import views as checkout_views
-    from shop.orders import fulfilment_views
+    from shop.orders import fulfilment_views, refund_views  # noqa: F401  (routes on its bp)
     from shop.orders import views as order_views
     from shop.search import views as search_views
     from shop.storefront import views as storefront_views
@@ -124,6 +124,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(order_views.bp)
     app.register_blueprint(fulfilment_views.bp)
     app.register_blueprint(search_views.bp)
+    from shop.payments import views as payment_views
+
+    app.register_blueprint(payment_views.bp)
     from shop import cli
     from shop.payments import cli as payments_cli
     from shop.payments import vietqr_views

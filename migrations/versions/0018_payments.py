@@ -18,6 +18,8 @@ TABLES = ("shop_payment_event", "shop_ledger_entry")
 
 
 def upgrade():
+    with op.batch_alter_table("shop_sub_order") as batch:
+        batch.add_column(sa.Column("goods_returned_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "shop_payment_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -144,3 +146,5 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS shop_ledger_refuse_change()")
     op.drop_table("shop_ledger_entry")
     op.drop_table("shop_payment_event")
+    with op.batch_alter_table("shop_sub_order") as batch:
+        batch.drop_column("goods_returned_at")

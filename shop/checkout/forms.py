@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 
@@ -38,12 +39,11 @@ class CheckoutForm(ServiceForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.payment_method.choices = options(
-            [
-                ("cod", str(_l("Trả tiền mặt khi nhận hàng"))),
-                ("vietqr", str(_l("Chuyển khoản ngân hàng (quét mã VietQR)"))),
-            ]
-        )
+        methods = [("cod", str(_l("Trả tiền mặt khi nhận hàng")))]
+        if current_app.config.get("STRIPE_API_KEY"):
+            methods.append(("card", str(_l("Thẻ ngân hàng / thẻ quốc tế"))))
+        methods.append(("vietqr", str(_l("Chuyển khoản ngân hàng (quét mã VietQR)"))))
+        self.payment_method.choices = options(methods)
         self.province_code.choices = options(
             [("", str(_l("— Chọn tỉnh, thành phố —")))]
             + [(p.code, p.name) for p in places.provinces()]

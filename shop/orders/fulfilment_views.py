@@ -4,6 +4,8 @@ recall notices. Outsiders get 404 (cooperatives.access)."""
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -20,6 +22,7 @@ from shop.inventory import services as inventory
 from shop.orders import services
 from shop.orders.models import OrderStatus
 from shop.orders.packing_slip import packing_slip_pdf
+from shop.payments.refunds import MANUAL_METHODS, refund_view
 from shop.payments.services import cod_payment, record_cash
 from traceability.lots.selling import lot_facts, sellable_lots_of_product
 
@@ -81,6 +84,9 @@ def _render_order(acting, sub, status: int = 200, errors: dict | None = None):
             ),
             label=services.status_label,
             payment=cod_payment(sub.id),
+            refund=refund_view(sub),
+            refund_methods=MANUAL_METHODS,
+            request_id=secrets.token_urlsafe(12),
             errors=errors or {},
             form=request.form if request.method == "POST" else {},
         ),

@@ -96,6 +96,7 @@ class SubOrder(db.Model):
     cancelled_by: Mapped[str | None] = mapped_column(String(12))  # buyer | producer | system
     carrier: Mapped[str | None] = mapped_column(String(80))
     tracking_number: Mapped[str | None] = mapped_column(String(80))
+    goods_returned_at: Mapped[datetime | None]  # the buyer sent the goods back: stock returned
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

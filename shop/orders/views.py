@@ -12,6 +12,7 @@ from core.errors import Conflict
 from core.numbers import parse_id
 from core.places import address_line
 from shop.orders import services
+from shop.payments.ledger import SETTLED, refunds_by_part
 from shop.payments.services import payments_of
 
 bp = Blueprint("orders", __name__)
@@ -25,6 +26,7 @@ def _user_id() -> int | None:
 def show(ref: str):
     key = request.args.get("k")
     order = services.order_for_link(ref, key, _user_id())
+    payments = payments_of(order.id)
     response = render_template(
         "shop/order.html",
         order=order,
@@ -33,7 +35,9 @@ def show(ref: str):
         label=services.status_label,
         address=address_line(order.street, order.ward_code, order.province_code),
         notices=services.recall_notices(order.id),
-        payments=payments_of(order.id),
+        payments=payments,
+        paid=any(p.status in SETTLED for p in payments),
+        refunds=refunds_by_part(order.id),
         cancellable={s.id for s in order.sub_orders if s.status in services.BUYER_MOVES},
     )
     return response, 200, {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}

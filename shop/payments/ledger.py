@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import db, is_sqlite, utcnow
@@ -43,7 +43,8 @@ DUPLICATE = "duplicate"  # this (source, external_id) was applied before: nothin
 MISMATCH = "mismatch"  # amount differs from what is due: not paid, flagged for a person
 ALREADY_PAID = "already_paid"  # a second, different payment for a paid amount: flagged
 PAID_AFTER_CANCEL = "paid_after_cancel"  # money came for a cancelled order: paid, flagged
-FLAGGED = frozenset({MISMATCH, ALREADY_PAID, PAID_AFTER_CANCEL})
+UNASSIGNED_REFUND = "unassigned_refund"  # a provider refund we cannot place on a part
+FLAGGED = frozenset({MISMATCH, ALREADY_PAID, PAID_AFTER_CANCEL, UNASSIGNED_REFUND})
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUNDED)
 
 
@@ -141,7 +142,16 @@ def platform_fee(subtotal_vnd: int) -> int:
 
 
 def lock_payment(payment: Payment | int) -> Payment:
+    """The payment row, locked until the unit of work ends (SQLite: a first write takes the
+    database write lock, as lock_variants does)."""
     payment_id = payment if isinstance(payment, int) else payment.id
+    if is_sqlite():
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id)
+            .values(status=Payment.status)
+            .execution_options(synchronize_session=False)
+        )
     locked = db.session.scalar(
         select(Payment)
         .where(Payment.id == payment_id)
@@ -260,7 +270,7 @@ def mark_paid(
         outcome=outcome,
         payment_id=payment.id,
         order_id=payment.order_id,
-        detail=_("Cần %(due)s", due=payment.amount_vnd) if outcome == MISMATCH else "",
+        detail=f"due {payment.amount_vnd}" if outcome == MISMATCH else "",
         actor_id=actor_id,
     )
     if event_id is None:
@@ -281,7 +291,7 @@ def mark_paid(
 # --------------------------------------------------------------------------- refunds, payouts
 
 
-def _lock_part(sub_order_id: int) -> SubOrder:
+def lock_part(sub_order_id: int) -> SubOrder:
     part = db.session.scalar(
         select(SubOrder)
         .where(SubOrder.id == sub_order_id)
@@ -338,7 +348,7 @@ def record_refund(
     `method` "cash" means the producer paid it out of the cash it collected. Returns the event
     id, or None when this refund (source, external_id; by default the reference) was recorded
     before."""
-    part = _lock_part(sub_order if isinstance(sub_order, int) else sub_order.id)
+    part = lock_part(sub_order if isinstance(sub_order, int) else sub_order.id)
     reference = (reference or "").strip()[:128]
     if not reference:
         raise Invalid(fields={"reference": _("Ghi mã tham chiếu của khoản hoàn tiền.")})

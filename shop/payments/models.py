@@ -31,6 +31,8 @@ class PaymentMethod(enum.StrEnum):
 class PaymentStatus(enum.StrEnum):
     PENDING = "pending"  # COD: to be collected on delivery
     AUTHORISED = "authorised"
+    PROCESSING = "processing"  # card: the attempt is stored, the call to Stripe under way
+    ACTION = "action"  # card: waiting for the buyer's bank (3-D Secure)
     PAID = "paid"
     FAILED = "failed"
     CANCELLED = "cancelled"
