@@ -119,8 +119,9 @@ class Received:
 
 def _insert(received: Received) -> int | None:
     dialect = sqlite if is_sqlite() else postgresql
+    table = BankTransfer.__table__  # a Core insert: no ORM bulk machinery per statement line
     row = db.session.execute(
-        dialect.insert(BankTransfer)
+        dialect.insert(table)
         .values(
             bank=received.bank,
             txn_key=received.txn_key[:128],
@@ -136,9 +137,27 @@ def _insert(received: Received) -> int | None:
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["bank", "txn_key"])
-        .returning(BankTransfer.id)
+        .returning(table.c.id)
     ).first()
     return row[0] if row else None
+
+
+def settled_keys(bank: str, keys: list[str], producer_id: int | None) -> set[str]:
+    """Keys of this bank already recorded and not open to this scope's matching (one query per
+    500 keys): a re-uploaded statement skips them without a round trip per line. The unique
+    constraint still decides for lines that race in between."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        rows = db.session.execute(
+            select(BankTransfer.txn_key, BankTransfer.status, BankTransfer.producer_id).where(
+                BankTransfer.bank == bank, BankTransfer.txn_key.in_(keys[start : start + 500])
+            )
+        )
+        for key, status, owner in rows:
+            reopen = status == TransferStatus.UNMATCHED and producer_id in (None, owner)
+            if not reopen:
+                found.add(key)
+    return found
 
 
 def _vietqr_payment(order_id: int) -> Payment | None:

@@ -13,7 +13,7 @@ from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.text import clean
 from shop.payments import reconciliation_csv as statement_csv
-from shop.payments.reconciliation import BANKS, Received, line_key, receive
+from shop.payments.reconciliation import BANKS, Received, line_key, receive, settled_keys
 from shop.payments.reconciliation_models import (
     FLAGGED,
     StatementProfile,
@@ -131,10 +131,16 @@ def import_upload(
         raise Invalid(_("Vui lòng chọn các cột của sao kê."), fields=errors)
     parsed = statement_csv.parse(upload.content, mapping)
     seen: dict[tuple, int] = {}
+    keyed = []
     for line in parsed.lines:
         triple = (line.booked_on, line.amount_vnd, line.description)
         seen[triple] = seen.get(triple, 0) + 1
-        key = line.reference or line_key(*triple, seen[triple])
+        keyed.append((line.reference or line_key(*triple, seen[triple]), line))
+    done_before = settled_keys(upload.bank, [key for key, _line in keyed], producer_id)
+    for key, line in keyed:
+        if key in done_before:
+            upload.duplicates += 1
+            continue
         status, new = receive(
             Received(
                 bank=upload.bank,
