@@ -71,15 +71,17 @@ class Parsed:
 def decode(raw: bytes) -> str:
     if len(raw) > MAX_BYTES:
         raise StatementError(_("Tệp quá lớn (tối đa 2 MB)."))
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1258")
-        except UnicodeDecodeError as exc:
-            raise StatementError(_("Không đọc được tệp: hãy xuất lại dưới dạng CSV.")) from exc
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = raw.decode("utf-16")
+        else:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1258")
+    except UnicodeDecodeError as exc:
+        raise StatementError(_("Không đọc được tệp: hãy xuất lại dưới dạng CSV.")) from exc
+    return text.replace("\x00", "")  # PostgreSQL stores no NUL; no bank writes one on purpose
 
 
 def _delimiter(text: str) -> str:

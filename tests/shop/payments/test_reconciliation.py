@@ -373,3 +373,18 @@ def test_the_same_statement_uploaded_twice_at_once_applies_once(app):
         )
         assert events == 2  # the exact payment and the flagged short one, each once
         assert first_disagreement() is None
+
+
+def test_a_utf16_export_with_stray_nul_bytes_still_imports(app, client):
+    """Excel's "Unicode text" export is UTF-16; a NUL byte would be refused by PostgreSQL."""
+    w = _world(app)
+    login(client, w["manager_a"])
+    _id, ref, total = w["paid"]
+    text = f"{HEADER}\r\n30/11/2026;FT7;;{_vnd(total)};;{ref}\x00\r\n"
+    response = _upload(client, w["a"], text.encode("utf-16"))
+    assert response.status_code == 303
+    client.post(
+        f"/manage/{w['a']}/transfers/statement", data={"upload": _upload_id(response), **MAPPING}
+    )
+    with app.app_context():
+        assert payments_of(w["paid"][0])[0].status == PaymentStatus.PAID
