@@ -18,6 +18,7 @@ from core.money import parse_vnd
 from core.numbers import parse_int
 from core.periods import Period
 from core.statistics import Table
+from core.text import clean
 from shop.orders.models import Order
 from shop.payments import ledger
 from shop.payments.models import EntryKind
@@ -79,7 +80,7 @@ def record_payout(producer_id: int, amount_text: str, reference: str, actor_id: 
     amount = parse_int(amount, minimum=1, maximum=MAX_PAYOUT) if amount is not None else None
     if amount is None:
         raise Invalid(fields={"amount_vnd": _("Nhập số tiền, ví dụ 1.500.000.")})
-    return ledger.record_payout(producer_id, amount, reference, actor_id)
+    return ledger.record_payout(producer_id, amount, clean(reference)[:128], actor_id)
 
 
 def csv_tables(st: Statement, producer_name: str) -> tuple[list[Table], list[list]]:
