@@ -83,8 +83,8 @@ def _with_parts():
 
 def order_for_link(ref: str, key: str | None, user_id: int | None = None) -> Order:
     """The order behind a follow link; NotFound for a wrong ref or key (never says which)."""
-    if not ref or len(ref) > 16:
-        raise NotFound(_("Không tìm thấy đơn hàng."))
+    if not ref or len(ref) > 16 or not ref.isascii() or not ref.isprintable():
+        raise NotFound(_("Không tìm thấy đơn hàng."))  # NUL and friends never reach PostgreSQL
     order = db.session.scalar(select(Order).where(Order.ref == ref).options(*_with_parts()))
     if order is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))

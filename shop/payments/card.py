@@ -358,6 +358,8 @@ def handle_event(event: dict) -> str:
     """A verified Stripe event; the outcome, for the log. Call inside a unit of work."""
     kind = event.get("type")
     obj = (event.get("data") or {}).get("object") or {}
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return "ignored"
     if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return apply_intent(obj)
     if kind == "charge.refunded":
