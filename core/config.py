@@ -11,6 +11,8 @@ from typing import Any
 
 from limits import parse_many
 
+from core.numbers import is_ascii_digits
+
 ENVIRONMENTS = ("development", "testing", "production")
 
 
@@ -139,6 +141,17 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PAGE_STALE_WHILE_REVALIDATE": _int(
             "PAGE_STALE_WHILE_REVALIDATE", env.get("PAGE_STALE_WHILE_REVALIDATE"), 45
         ),
+        # VietQR transfers go to the platform's collecting account (demo: Co-opBank, BIN 970446).
+        "VIETQR_BANK_BIN": env.get("VIETQR_BANK_BIN") or "970446",
+        "VIETQR_ACCOUNT_NO": env.get("VIETQR_ACCOUNT_NO") or "1000123456",
+        "VIETQR_ACCOUNT_NAME": env.get("VIETQR_ACCOUNT_NAME") or "CONG TY CHO QUE",
+        # Minutes a buyer has to transfer before the order expires (flask shop expire).
+        "VIETQR_PAY_MINUTES": _int("VIETQR_PAY_MINUTES", env.get("VIETQR_PAY_MINUTES"), 60),
+        # "Transfer received" notifications: HMAC-SHA256 key; empty refuses every notification.
+        "BANK_WEBHOOK_SECRET": env.get("BANK_WEBHOOK_SECRET", ""),
+        "BANK_WEBHOOK_TOLERANCE": _int(
+            "BANK_WEBHOOK_TOLERANCE", env.get("BANK_WEBHOOK_TOLERANCE"), 300
+        ),
     }
     config["MAX_CONTENT_LENGTH"] = (config["MAX_UPLOAD_MB"] + 4) * 1024 * 1024
     if config["TESTING"]:
@@ -158,6 +171,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         )
     _check_page_cache(config)
     _check_payments(config)
+    _check_vietqr(config)
     if not str(config["PUBLIC_BASE_URL"]).startswith(("http://", "https://")):
         raise ConfigError("PUBLIC_BASE_URL must start with http:// or https://")
     return config
@@ -187,3 +201,13 @@ def _check_page_cache(config: dict[str, Any]) -> None:
         raise ConfigError(f"PAGE_CACHE must be redis, local or off, got {config['PAGE_CACHE']!r}")
     if config["PAGE_CACHE"] == "redis" and not config["REDIS_URL"]:
         raise ConfigError("PAGE_CACHE=redis needs REDIS_URL")
+
+
+def _check_vietqr(config: dict[str, Any]) -> None:
+    bank_bin, account = str(config["VIETQR_BANK_BIN"]), str(config["VIETQR_ACCOUNT_NO"])
+    if len(bank_bin) != 6 or not is_ascii_digits(bank_bin):
+        raise ConfigError(f"VIETQR_BANK_BIN must be the bank's 6-digit BIN, got {bank_bin!r}")
+    if not (0 < len(account) <= 19 and account.isascii() and account.isalnum()):
+        raise ConfigError("VIETQR_ACCOUNT_NO must be 1-19 letters or digits")
+    if config["VIETQR_PAY_MINUTES"] < 5 or config["BANK_WEBHOOK_TOLERANCE"] < 1:
+        raise ConfigError("VIETQR_PAY_MINUTES must be ≥ 5 and BANK_WEBHOOK_TOLERANCE ≥ 1")

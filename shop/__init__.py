@@ -129,9 +129,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(payment_views.bp)
     from shop import cli
     from shop.payments import cli as payments_cli
+    from shop.payments import vietqr_views
 
     cli.init_app(app)
     payments_cli.init_app(app)
+    vietqr_views.init_app(app)  # VietQR transfers, reconciliation, settlement
     _register_links(app)
 
     from core.sample_data import register_bench_data, register_demo

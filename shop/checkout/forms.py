@@ -42,6 +42,7 @@ class CheckoutForm(ServiceForm):
         methods = [("cod", str(_l("Trả tiền mặt khi nhận hàng")))]
         if current_app.config.get("STRIPE_API_KEY"):
             methods.append(("card", str(_l("Thẻ ngân hàng / thẻ quốc tế"))))
+        methods.append(("vietqr", str(_l("Chuyển khoản ngân hàng (quét mã VietQR)"))))
         self.payment_method.choices = options(methods)
         self.province_code.choices = options(
             [("", str(_l("— Chọn tỉnh, thành phố —")))]

@@ -41,7 +41,7 @@ from shop.signals import order_status_changed
 from traceability.lots.selling import lot_facts
 
 REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
-PAYMENT_METHODS = ("cod", "card", "partner")
+PAYMENT_METHODS = ("cod", "card", "vietqr", "partner")
 PAID_ELSEWHERE = ("cod", "partner")  # nothing to wait for: confirmed at once
 
 

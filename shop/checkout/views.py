@@ -101,4 +101,6 @@ def checkout():
     flash(_("Đặt hàng thành công. Lưu đường dẫn này để theo dõi đơn."), "success")
     if method == "card":
         return redirect(url_for("payments.card_page", ref=ref, k=secret), 303)
+    if method == "vietqr":
+        return redirect(url_for("vietqr.transfer", ref=ref, k=secret), 303)
     return redirect(url_for("orders.show", ref=ref, k=secret), 303)

@@ -40,6 +40,8 @@ def test_packages_fill_the_slots_of_the_pages_below_them(app):
         "stamps.runs",
         "fulfilment.orders",
         "fulfilment.stock",
+        "transfers.transfers",
+        "settlement.overview",
         "partners.producer_partners",
     ]
     assert anonymous == ["cart.show", "accounts.login"]
