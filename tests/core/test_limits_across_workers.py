@@ -47,18 +47,36 @@ def _parallel(calls, width=12):
         return list(pool.map(lambda call: call(), calls))
 
 
+def _login_workers(server, since: int) -> set[str]:
+    lines = server.access.read_text().splitlines()[since:]
+    return {line.split()[0] for line in lines if "POST /login" in line}
+
+
 def test_ten_password_tries_a_minute_from_one_address_across_workers(server):
-    cookie, token = live.form_session(server.base, "/login")
-    form = {"csrf_token": token, "identifier": "0912345678", "password": "doan-sai"}
-
-    statuses = _parallel(
-        [lambda: live.request(server.base, "POST", "/login", form=form, cookie=cookie)[0]] * 30
-    )
-
-    assert statuses.count(429) == 20
-    assert len(statuses) - statuses.count(429) == 10  # stated: 10 a minute
-    login_posts = [line for line in server.access.read_text().splitlines() if "POST /login" in line]
-    assert len({line.split()[0] for line in login_posts}) >= 2  # several workers answered
+    # Each burst comes from its own address (its own limit). On a loaded machine one worker may
+    # happen to take a whole burst, which would prove nothing about sharing: try another burst
+    # then; every burst must hold the limit exactly, and one at least must reach several workers.
+    workers_seen: set[str] = set()
+    for burst in range(4):
+        source = f"127.0.0.{20 + burst}"
+        cookie, token = live.form_session(server.base, "/login", source)
+        phone = f"09123456{70 + burst}"  # a new account too: its own per-account limit
+        form = {"csrf_token": token, "identifier": phone, "password": "doan-sai"}
+        since = len(server.access.read_text().splitlines())
+        statuses = _parallel(
+            [
+                lambda: live.request(
+                    server.base, "POST", "/login", form=form, cookie=cookie, source=source
+                )[0]
+            ]
+            * 30
+        )
+        assert statuses.count(429) == 20
+        assert len(statuses) - statuses.count(429) == 10  # stated: 10 a minute
+        workers_seen = _login_workers(server, since)
+        if len(workers_seen) >= 2:
+            break
+    assert len(workers_seen) >= 2  # several workers answered one burst
 
 
 def test_three_codes_per_number_from_several_addresses_across_workers(server):
