@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from core.cli_types import WholeNumber
 from core.db import unit_of_work
 
 shop_cli = AppGroup("shop", help="Shop maintenance.")
@@ -22,12 +23,19 @@ def reindex() -> None:
 
 
 @shop_cli.command("expire")
-@click.option("--minutes", default=60, show_default=True)
-def expire(minutes: int) -> None:
+@click.option(
+    "--minutes",
+    type=WholeNumber(minimum=1, maximum=60 * 24 * 365),
+    default=None,
+    help="Default: VIETQR_PAY_MINUTES, the time the transfer page gives a buyer to pay.",
+)
+def expire(minutes: int | None) -> None:
     """Cancel unpaid orders older than --minutes (stock comes back) and drop expired holds."""
     from shop.inventory.services import purge_expired_reservations
     from shop.orders.services import expire_unconfirmed
 
+    if minutes is None:
+        minutes = current_app.config["VIETQR_PAY_MINUTES"]
     with unit_of_work():
         orders = expire_unconfirmed(minutes)
         holds = purge_expired_reservations()

@@ -105,3 +105,30 @@ def test_a_cash_order_has_no_transfer_page(app, client):
     html = client.get(f"/orders/{ref}/transfer?k={key}").get_data(as_text=True)
     assert "không còn chờ chuyển khoản" in html
     assert client.get(f"/orders/{ref}/transfer.png?k={key}").status_code == 404
+
+
+def test_flask_shop_expire_gives_buyers_the_time_the_transfer_page_promised(app, client):
+    """The transfer page promises VIETQR_PAY_MINUTES; the scheduled `flask shop expire` (no
+    --minutes) must not cancel an order before then, and does cancel it after."""
+    app.config["VIETQR_PAY_MINUTES"] = minutes = 90  # not the command's old fixed 60
+    variant_id = _product(app, units=1)
+    _buy(client, variant_id)
+    runner = app.test_cli_runner()
+
+    def age(by_minutes):
+        with app.app_context():
+            db.session.execute(
+                update(SubOrder).values(created_at=utcnow() - timedelta(minutes=by_minutes))
+            )
+            db.session.commit()
+
+    age(minutes - 2)
+    result = runner.invoke(args=["shop", "expire"])
+    assert result.exit_code == 0 and "expired 0 order parts" in result.output
+    age(minutes + 1)
+    result = runner.invoke(args=["shop", "expire"])
+    assert "expired 1 order parts" in result.output
+    with app.app_context():
+        assert available_units([variant_id])[variant_id] == 1
+    bad = runner.invoke(args=["shop", "expire", "--minutes", "-5"])
+    assert bad.exit_code != 0
