@@ -110,6 +110,28 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def lock_row(model: Any, row_id: int, *, touch: Any = None) -> Any:
+    """The row `model.id == row_id` freshly read and locked until the unit of work ends, or
+    None. PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks and ignores FOR UPDATE: give
+    `touch` (a column) and a no-op UPDATE of it first takes the database's write lock, so a
+    second writer waits there instead of reading the row beside the first."""
+    from sqlalchemy import select, update
+
+    if touch is not None and is_sqlite():
+        db.session.execute(
+            update(model)
+            .where(model.id == row_id)
+            .values({touch.key: touch})
+            .execution_options(synchronize_session=False)
+        )
+    return db.session.scalar(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def alembic_render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """Migrations spell UTCDateTime as the plain timezone-aware DateTime it stores."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.db import db, utcnow
+from core.db import db, lock_row, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.i18n import local_datetime
 from core.places import address_line
@@ -201,12 +201,7 @@ def _refuse(sub: SubOrder, new: str) -> Conflict:
 
 
 def _lock(sub_order_id: int) -> SubOrder:
-    sub = db.session.scalar(
-        select(SubOrder)
-        .where(SubOrder.id == sub_order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    sub = lock_row(SubOrder, sub_order_id)
     if sub is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))
     return sub

@@ -16,9 +16,9 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from core.db import db, is_sqlite, unit_of_work
+from core.db import db, lock_row, unit_of_work
 from core.errors import Conflict, Invalid, NotFound
 from core.numbers import parse_id
 from shop.orders.models import Order, OrderStatus, SubOrder
@@ -59,20 +59,8 @@ def latest_attempt(order_id: int) -> Payment | None:
 
 
 def _lock_order(order_id: int) -> Order:
-    """The order row is the attempts' mutex (SQLite: a first write takes the write lock)."""
-    if is_sqlite():
-        db.session.execute(
-            update(Order)
-            .where(Order.id == order_id)
-            .values(ref=Order.ref)
-            .execution_options(synchronize_session=False)
-        )
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    """The order row is the attempts' mutex."""
+    order = lock_row(Order, order_id, touch=Order.ref)
     if order is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))
     return order
@@ -322,15 +310,7 @@ def _apply_refund(payment: Payment, refund: dict) -> None:
     sub_id = parse_id((refund.get("metadata") or {}).get("sub_order_id"))
     part = db.session.get(SubOrder, sub_id or 0)
     if part is None or part.order_id != payment.order_id:
-        ledger.claim_event(
-            "stripe-refund",
-            refund["id"],
-            amount_vnd=-int(refund.get("amount") or 0),
-            outcome=ledger.UNASSIGNED_REFUND,
-            payment_id=payment.id,
-            order_id=payment.order_id,
-            detail="refund without a part named in its metadata",
-        )
+        _unassigned_refund(payment, refund, "refund without a part named in its metadata")
         return
     try:
         ledger.record_refund(
@@ -343,15 +323,20 @@ def _apply_refund(payment: Payment, refund: dict) -> None:
             external_id=refund["id"],
         )
     except Invalid:
-        ledger.claim_event(
-            "stripe-refund",
-            refund["id"],
-            amount_vnd=-int(refund.get("amount") or 0),
-            outcome=ledger.UNASSIGNED_REFUND,
-            payment_id=payment.id,
-            order_id=payment.order_id,
-            detail="refund larger than what is left to refund on the part",
-        )
+        _unassigned_refund(payment, refund, "refund larger than what is left to refund on the part")
+
+
+def _unassigned_refund(payment: Payment, refund: dict, detail: str) -> None:
+    """Money went back that no part can carry: kept once, flagged for a person."""
+    ledger.claim_event(
+        "stripe-refund",
+        refund["id"],
+        amount_vnd=-int(refund.get("amount") or 0),
+        outcome=ledger.UNASSIGNED_REFUND,
+        payment_id=payment.id,
+        order_id=payment.order_id,
+        detail=detail,
+    )
 
 
 def handle_event(event: dict) -> str:

@@ -17,10 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import db, is_sqlite, utcnow
+from core.db import db, is_sqlite, lock_row, utcnow
 from core.errors import Invalid, NotFound
 from shop.orders.models import Order, OrderEvent, OrderStatus, SubOrder
 from shop.orders.notifications import notify
@@ -136,22 +136,9 @@ def platform_fee(subtotal_vnd: int) -> int:
 
 
 def lock_payment(payment: Payment | int) -> Payment:
-    """The payment row, locked until the unit of work ends (SQLite: a first write takes the
-    database write lock, as lock_variants does)."""
+    """The payment row, locked until the unit of work ends."""
     payment_id = payment if isinstance(payment, int) else payment.id
-    if is_sqlite():
-        db.session.execute(
-            update(Payment)
-            .where(Payment.id == payment_id)
-            .values(status=Payment.status)
-            .execution_options(synchronize_session=False)
-        )
-    locked = db.session.scalar(
-        select(Payment)
-        .where(Payment.id == payment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    locked = lock_row(Payment, payment_id, touch=Payment.status)
     if locked is None:
         raise NotFound(_("Không tìm thấy khoản thanh toán."))
     return locked
@@ -286,12 +273,7 @@ def mark_paid(
 
 
 def lock_part(sub_order_id: int) -> SubOrder:
-    part = db.session.scalar(
-        select(SubOrder)
-        .where(SubOrder.id == sub_order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    part = lock_row(SubOrder, sub_order_id)
     if part is None:
         raise NotFound(_("Không tìm thấy đơn hàng."))
     return part
