@@ -70,12 +70,13 @@ def init_app(app: Flask) -> None:
 
     from core.navigation import add_link
     from core.security import csrf
+    from shop.payments import flagged_views, reconciliation_views, settlement_views
     from shop.payments import reconciliation_models as _models  # noqa: F401  (tables)
-    from shop.payments import reconciliation_views, settlement_views
 
     app.register_blueprint(bp)
     app.register_blueprint(reconciliation_views.bp)
     app.register_blueprint(settlement_views.bp)
+    app.register_blueprint(flagged_views.bp)
     csrf.exempt(reconciliation_views.bank_notification)
     add_link(app, "producer.nav", "transfers.transfers", _l("Chuyển khoản"), order=47)
     add_link(app, "producer.nav", "settlement.overview", _l("Đối soát, thanh toán"), order=48)
@@ -85,6 +86,14 @@ def init_app(app: Flask) -> None:
         "transfers.admin_transfers",
         _l("Đối soát chuyển khoản"),
         order=60,
+        shown=_is_admin,
+    )
+    add_link(
+        app,
+        "site",
+        "flagged_payments.index",
+        _l("Thanh toán cần xử lý"),
+        order=61,
         shown=_is_admin,
     )
 
