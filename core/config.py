@@ -147,6 +147,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "VIETQR_ACCOUNT_NAME": env.get("VIETQR_ACCOUNT_NAME") or "CONG TY CHO QUE",
         # Minutes a buyer has to transfer before the order expires (flask shop expire).
         "VIETQR_PAY_MINUTES": _int("VIETQR_PAY_MINUTES", env.get("VIETQR_PAY_MINUTES"), 60),
+        # Statements longer than this are imported by the background task, not in the request.
+        "STATEMENT_INLINE_LINES": _int(
+            "STATEMENT_INLINE_LINES", env.get("STATEMENT_INLINE_LINES"), 500
+        ),
         # "Transfer received" notifications: HMAC-SHA256 key; empty refuses every notification.
         "BANK_WEBHOOK_SECRET": env.get("BANK_WEBHOOK_SECRET", ""),
         "BANK_WEBHOOK_TOLERANCE": _int(

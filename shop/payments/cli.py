@@ -1,4 +1,4 @@
-"""`flask payments …`: check that order totals and the ledger agree."""
+"""`flask payments …`: check that order totals and the ledger agree; import queued statements."""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ def verify() -> None:
         click.echo(f"disagreement: {problem}", err=True)
         sys.exit(1)
     click.echo("ledger agrees with the orders")
+
+
+@payments_cli.command("import-statements")
+def import_statements() -> None:
+    """Import the bank statements queued for the background (the worker does it by itself;
+    this is for a cron job when no worker runs)."""
+    from shop.payments.reconciliation_statements import import_queued
+
+    import_queued()
+    click.echo("queued statements imported")
 
 
 def init_app(app: Flask) -> None:

@@ -56,7 +56,10 @@ class StatementUpload(db.Model):
     bank: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | imported
+    # pending (columns not chosen) → queued (a large file, imported by the background task)
+    # → imported. A small file goes from pending to imported in the request.
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    mapping: Mapped[str] = mapped_column(Text, default="", server_default="")  # JSON columns
     lines_total: Mapped[int] = mapped_column(default=0)
     applied: Mapped[int] = mapped_column(default=0)
     flagged: Mapped[int] = mapped_column(default=0)

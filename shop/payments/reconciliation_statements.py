@@ -5,11 +5,15 @@ ones with their line numbers."""
 from __future__ import annotations
 
 import json
+import time
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import db, utcnow
+from core import jobs
+from core.db import after_commit, db, is_sqlite, lock_row, unit_of_work, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.text import clean
 from shop.payments import reconciliation_csv as statement_csv
@@ -20,6 +24,8 @@ from shop.payments.reconciliation_models import (
     StatementUpload,
     TransferStatus,
 )
+
+TASK = "statements"
 
 
 def start_upload(
@@ -86,15 +92,18 @@ def columns_of(upload: StatementUpload, owner_id: int) -> tuple[list[str], dict[
 
 
 def _remember(owner_id: int, bank: str, mapping: dict[str, str]) -> None:
-    profile = db.session.scalar(
-        select(StatementProfile).where(
-            StatementProfile.owner_id == owner_id, StatementProfile.bank == bank
+    """Upsert: two statements of one bank imported at once both remember, neither fails."""
+    dialect = sqlite if is_sqlite() else postgresql
+    value = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
+    insert = dialect.insert(StatementProfile).values(
+        owner_id=owner_id, bank=bank, mapping=value, updated_at=utcnow()
+    )
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["owner_id", "bank"],
+            set_={"mapping": insert.excluded.mapping, "updated_at": insert.excluded.updated_at},
         )
     )
-    if profile is None:
-        profile = StatementProfile(owner_id=owner_id, bank=bank, mapping="{}")
-        db.session.add(profile)
-    profile.mapping = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
 
 
 def _counted(upload: StatementUpload, status: str, new: bool) -> None:
@@ -111,15 +120,13 @@ def _counted(upload: StatementUpload, status: str, new: bool) -> None:
 def import_upload(
     upload_id: int | None, producer_id: int | None, mapping: dict[str, str], actor_id: int
 ) -> StatementUpload:
-    """Import every good line of a kept statement with these columns (remembered for next
-    time). Bad lines are listed with their line numbers; the good ones still import."""
+    """Check the columns chosen for a kept statement (remembered for next time), then import
+    every good line now, or, for a statement longer than STATEMENT_INLINE_LINES, queue it for
+    the background task (status `queued`): a month of a busy account must not hold a web
+    request past its timeout. Bad lines are listed with their line numbers; the good ones
+    still import."""
     upload = upload_of(upload_id, producer_id)
-    upload = db.session.scalar(
-        select(StatementUpload)
-        .where(StatementUpload.id == upload.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    upload = lock_row(StatementUpload, upload.id)
     if upload.status != "pending":
         raise Conflict(_("Sao kê này đã được nhập."))
     mapping = {k: clean(v)[:120] for k, v in mapping.items() if k in statement_csv.FIELDS and v}
@@ -129,7 +136,51 @@ def import_upload(
     errors = statement_csv.check_mapping(mapping, found[1] if found else headers)
     if errors:
         raise Invalid(_("Vui lòng chọn các cột của sao kê."), fields=errors)
-    parsed = statement_csv.parse(upload.content, mapping)
+    _remember(actor_id, upload.bank, mapping)
+    upload.mapping = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
+    upload.uploader_id = actor_id  # who chose the columns answers for the import
+    if data_lines(upload) > current_app.config["STATEMENT_INLINE_LINES"]:
+        upload.status = "queued"
+        after_commit(lambda: jobs.kick(TASK))
+    else:
+        _import(upload)
+    db.session.flush()
+    return upload
+
+
+def import_next_queued() -> StatementUpload | None:
+    """The background task's step: import the oldest queued statement, in the caller's unit of
+    work (a crash rolls it back and it stays queued). Workers running at once take different
+    statements (PostgreSQL: SKIP LOCKED; SQLite: one writer at a time, the status re-read)."""
+    query = select(StatementUpload.id).where(StatementUpload.status == "queued")
+    query = query.order_by(StatementUpload.id).limit(1)
+    if not is_sqlite():
+        query = query.with_for_update(skip_locked=True)
+    upload_id = db.session.scalar(query)
+    if upload_id is None:
+        return None
+    upload = lock_row(StatementUpload, upload_id, touch=StatementUpload.status)
+    if upload is None or upload.status != "queued":
+        return None
+    _import(upload)
+    db.session.flush()
+    return upload
+
+
+def import_queued(max_seconds: float = 300.0) -> float | None:
+    """The registered task: import queued statements, one unit of work each."""
+    started = time.monotonic()
+    while time.monotonic() - started < max_seconds:
+        with unit_of_work():
+            done = import_next_queued()
+        if done is None:
+            return None
+    return 0.0
+
+
+def _import(upload: StatementUpload) -> None:
+    producer_id, actor_id = upload.producer_id, upload.uploader_id
+    parsed = statement_csv.parse(upload.content, json.loads(upload.mapping or "{}"))
     seen: dict[tuple, int] = {}
     keyed = []
     for line in parsed.lines:
@@ -156,13 +207,18 @@ def import_upload(
             actor_id=actor_id,
         )
         _counted(upload, status, new)
-    _remember(actor_id, upload.bank, mapping)
     upload.lines_total = parsed.total
     upload.errors = json.dumps(parsed.errors, ensure_ascii=False)
     upload.status = "imported"
     upload.imported_at = utcnow()
-    db.session.flush()
-    return upload
+
+
+def data_lines(upload: StatementUpload) -> int:
+    """Non-empty rows below the header row (an upper bound on the transactions)."""
+    table = statement_csv.rows(upload.content)
+    mapping = json.loads(upload.mapping) if upload.mapping else None
+    found = statement_csv.find_header(table, mapping)
+    return len(table) - (found[0] + 1 if found else 1)
 
 
 def errors_of(upload: StatementUpload) -> list[tuple[int, str]]:

@@ -102,6 +102,7 @@ def _statement_page(producer_id, upload, *, status=200, mapping=None, errors=Non
         mapping=mapping if mapping is not None else proposed,
         fields=FIELDS,
         field_labels=FIELD_LABELS,
+        line_count=statements.data_lines(upload),
         line_errors=statements.errors_of(upload),
         errors=errors or {},
     )
@@ -121,12 +122,16 @@ def statement(producer_id: int | None = None):
         with unit_of_work():
             done = statements.import_upload(upload_id, producer_id, mapping, current_user.id)
             counts = (done.applied, done.flagged, done.unmatched, done.duplicates)
+            queued = done.status == "queued"
     except Invalid as error:
         fields = {k: str(v) for k, v in error.fields.items()} or {"date": str(error.message)}
         kept = statements.upload_of(upload_id, producer_id)
         return _statement_page(producer_id, kept, status=422, mapping=mapping, errors=fields)
     except (Conflict, StatementError) as error:
         flash(str(getattr(error, "message", error)), "error")
+        return redirect(_url("statement", producer_id, upload=upload_id), 303)
+    if queued:
+        flash(_("Sao kê dài: đang nhập, trang này tự cập nhật khi xong."), "success")
         return redirect(_url("statement", producer_id, upload=upload_id), 303)
     flash(
         _(

@@ -68,11 +68,18 @@ def init_app(app: Flask) -> None:
     """Blueprints, producer links and admin pages of VietQR, reconciliation and settlement."""
     from flask_babel import lazy_gettext as _l
 
+    from core import jobs
     from core.navigation import add_link
     from core.security import csrf
-    from shop.payments import flagged_views, reconciliation_views, settlement_views
+    from shop.payments import (
+        flagged_views,
+        reconciliation_statements,
+        reconciliation_views,
+        settlement_views,
+    )
     from shop.payments import reconciliation_models as _models  # noqa: F401  (tables)
 
+    jobs.register(reconciliation_statements.TASK, reconciliation_statements.import_queued)
     app.register_blueprint(bp)
     app.register_blueprint(reconciliation_views.bp)
     app.register_blueprint(settlement_views.bp)

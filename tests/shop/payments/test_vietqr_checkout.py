@@ -107,10 +107,13 @@ def test_a_cash_order_has_no_transfer_page(app, client):
     assert client.get(f"/orders/{ref}/transfer.png?k={key}").status_code == 404
 
 
-def test_flask_shop_expire_gives_buyers_the_time_the_transfer_page_promised(app, client):
+def test_flask_shop_expire_gives_buyers_the_time_the_transfer_page_promised(
+    app, client, monkeypatch
+):
     """The transfer page promises VIETQR_PAY_MINUTES; the scheduled `flask shop expire` (no
     --minutes) must not cancel an order before then, and does cancel it after."""
-    app.config["VIETQR_PAY_MINUTES"] = minutes = 90  # not the command's old fixed 60
+    minutes = 90  # not the command's old fixed 60
+    monkeypatch.setitem(app.config, "VIETQR_PAY_MINUTES", minutes)
     variant_id = _product(app, units=1)
     _buy(client, variant_id)
     runner = app.test_cli_runner()
