@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = Path(os.environ.get("LOCALSTRIPE_PYTHON") or ROOT / ".venv-stripe" / "bin" / "python")
@@ -52,14 +53,19 @@ class LocalStripe:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def config(self) -> dict[str, str]:
-        """The app settings that point at this server."""
+    def config(self, browser_host: str | None = None) -> dict[str, str]:
+        """The app settings that point at this server. `browser_host`: the address phones use
+        to reach this machine (make run with a LAN PUBLIC_BASE_URL): Stripe.js is loaded from
+        it, and the stand-in script calls the API on the host it was loaded from."""
+        script_base = self.base
+        if browser_host and browser_host not in ("127.0.0.1", "localhost", "::1"):
+            script_base = f"http://{browser_host}:{self.port}"
         return {
             "STRIPE_API_BASE": self.base,
             "STRIPE_API_KEY": API_KEY,
             "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_JS_URL": f"{self.base}/js.stripe.com/v3/",
+            "STRIPE_JS_URL": f"{script_base}/js.stripe.com/v3/",
         }
 
     def _call(self, method: str, path: str, body: bytes | None = None, **headers: str) -> bytes:
@@ -163,7 +169,9 @@ def main(argv: list[str]) -> int:
     with running(free_port(), log) as server:
         server.register_webhook(webhook)
         print(f"localstripe on {server.base} (log: {log}); test card 4242 4242 4242 4242")
-        process = subprocess.Popen(command, env={**os.environ, **server.config()})
+        phones_see = urlsplit(os.environ.get("PUBLIC_BASE_URL", "")).hostname
+        settings = server.config(browser_host=phones_see)
+        process = subprocess.Popen(command, env={**os.environ, **settings})
         try:
             return process.wait()
         except KeyboardInterrupt:
