@@ -15,6 +15,7 @@ from core import (
     assets,
     errors,
     i18n,
+    jobs,
     navigation,
     openapi,
     pagecache,
@@ -83,6 +84,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     navigation.init_app(app)
     sample_data.init_app(app)
     statistics.init_app(app)
+    jobs.init_app(app)
 
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 

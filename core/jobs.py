@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import click
 from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,6 @@ IDLE_POLL_SECONDS = 30.0
 QUEUE_NAME = "choque"
 
 
-def enqueue(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run now (embedded default). The call site stays the same when a queue is plugged in."""
-    return func(*args, **kwargs)
-
-
 def init_app(app: Flask) -> None:
     default = "rq" if app.config.get("REDIS_URL") else "thread"
     if app.config.get("TESTING"):
@@ -45,6 +41,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("JOBS_MODE", mode)
     if app.config["JOBS_MODE"] not in ("rq", "thread", "off"):
         raise RuntimeError(f"JOBS_MODE must be rq, thread or off, got {mode!r}")
+    app.config.setdefault("JOBS_QUEUE", os.environ.get("JOBS_QUEUE") or QUEUE_NAME)
+    app.cli.add_command(worker)
 
 
 def register(name: str, task: Task) -> None:
@@ -87,7 +85,7 @@ def _queue(app: Flask) -> Any:
     from redis import Redis
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"]))
+    return Queue(app.config["JOBS_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
 
 
 def start_worker(app: Flask, *, burst: bool = False) -> None:
@@ -96,8 +94,26 @@ def start_worker(app: Flask, *, burst: bool = False) -> None:
     from rq import Queue, SimpleWorker
 
     connection = Redis.from_url(app.config["REDIS_URL"])
-    worker = SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+    queue = Queue(app.config["JOBS_QUEUE"], connection=connection)
+    worker = SimpleWorker([queue], connection=connection)
     worker.work(with_scheduler=True, burst=burst)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Start an RQ worker for every background task (needs REDIS_URL). Without Redis the web
+    workers run the tasks in a thread, or run each task's own command from cron."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException(
+            "REDIS_URL is not set: tasks run in the web workers' thread, or by their commands"
+            " (flask webhooks deliver --loop, flask payments import-statements)."
+        )
+    app.config["JOBS_MODE"] = "rq"
+    for name in sorted(_TASKS):  # whatever waited while no worker ran
+        kick(name)
+    start_worker(app, burst=burst)
 
 
 class _TaskThread(threading.Thread):

@@ -89,7 +89,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(webhook_api.bp)
     app.register_blueprint(webhook_views.bp)
     _webhook_settings(app)
-    jobs.init_app(app)
     jobs.register("webhooks", delivery.deliver_due)
     cli.init_app(app)
     add_paths(app, PATHS, SCHEMAS)

@@ -122,23 +122,6 @@ def deliver(loop: bool):
         time.sleep(min(wait if wait is not None else 5.0, 5.0) or 0.2)
 
 
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-def worker(burst: bool):
-    """Start an RQ worker (needs REDIS_URL); without Redis, run `flask webhooks deliver --loop`."""
-    from flask import current_app
-
-    from core import jobs
-
-    if not current_app.config.get("REDIS_URL"):
-        raise click.ClickException(
-            "REDIS_URL chưa đặt: dùng `flask webhooks deliver --loop` (hoặc luồng nền mặc định)."
-        )
-    jobs.kick("webhooks")  # whatever waited while no worker ran
-    jobs.start_worker(current_app, burst=burst)
-
-
 def init_app(app: Flask) -> None:
     app.cli.add_command(partners_cli)
     app.cli.add_command(webhooks_cli)
-    app.cli.add_command(worker)

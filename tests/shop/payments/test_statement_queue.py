@@ -5,7 +5,9 @@ runners never import the same statement twice."""
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from shop.payments.reconciliation_models import BankTransfer, StatementUpload
 from shop.payments.services import payments_of
 from shop.payments.verify import first_disagreement
 from tests.conftest import login
+from tests.live import flask, server_env
 from tests.shop.payments.test_reconciliation import (
     MAPPING,
     _rows,
@@ -129,3 +132,47 @@ def test_two_runners_at_once_import_each_statement_once(app, client):
         assert payments_of(w["paid"][0])[0].status == PaymentStatus.PAID
         assert db.session.scalar(select(func.count(BankTransfer.id))) == 3  # once each
         assert first_disagreement() is None
+
+
+def _redis_or_skip() -> str:
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        from redis import Redis
+
+        Redis.from_url(url, socket_connect_timeout=2).ping()
+    except Exception:
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip("Redis at 127.0.0.1:6379 is not running")
+    return url
+
+
+def test_with_redis_the_statement_goes_to_an_rq_worker_process(
+    app, client, monkeypatch, database_url, tmp_path
+):
+    """REDIS_URL set: the commit enqueues an RQ job, and a separate `flask worker` process (as
+    on another host) imports the statement."""
+    from redis import Redis
+    from rq import Queue
+
+    redis_url = _redis_or_skip()
+    queue_name = f"choque-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setitem(app.config, "JOBS_QUEUE", queue_name)
+    w = _world(app)
+    upload_id = _queued(app, client, w)
+    queue = Queue(queue_name, connection=Redis.from_url(redis_url))
+    try:
+        assert queue.count == 1
+        env = server_env(
+            tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_url, JOBS_QUEUE=queue_name
+        )
+        flask(env, "worker", "--burst", timeout=120)
+        with app.app_context():
+            assert db.session.get(StatementUpload, upload_id).status == "imported"
+            assert payments_of(w["paid"][0])[0].status == PaymentStatus.PAID
+            assert first_disagreement() is None
+        assert queue.count == 0
+    finally:
+        queue.delete(delete_jobs=True)
