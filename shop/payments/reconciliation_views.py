@@ -37,7 +37,14 @@ def _url(endpoint: str, producer_id: int | None, **values) -> str:
     return url_for(f"transfers.{endpoint}", producer_id=producer_id, **values)
 
 
-def _page(producer_id: int | None, *, status: int = 200, errors: dict | None = None):
+def _page(
+    producer_id: int | None,
+    *,
+    status: int = 200,
+    errors: dict | None = None,
+    notes: dict | None = None,
+    note_errors: dict | None = None,
+):
     producer = _producer(producer_id)
     rows = transfers.open_transfers(producer_id)
     recent = transfers.recent_transfers(producer_id)
@@ -53,6 +60,8 @@ def _page(producer_id: int | None, *, status: int = 200, errors: dict | None = N
         banks=transfers.BANKS,
         label=transfers.status_label,
         errors=errors or {},
+        notes=notes or {},
+        note_errors=note_errors or {},
         chosen_bank=request.form.get("bank", ""),
     )
     return html, status
@@ -149,16 +158,18 @@ def statement(producer_id: int | None = None):
 
 def resolve(producer_id: int | None = None):
     _producer(producer_id)
+    transfer_id = parse_id(request.form.get("transfer_id"))
+    note = request.form.get("note", "")
     try:
         with unit_of_work():
-            transfers.resolve(
-                producer_id,
-                parse_id(request.form.get("transfer_id")),
-                request.form.get("note", ""),
-                current_user.id,
-            )
-    except (Invalid, Conflict) as error:
-        flash(str(next(iter(error.fields.values()), error.message)), "error")
+            transfers.resolve(producer_id, transfer_id, note, current_user.id)
+    except Invalid as error:  # the typed note stays in its box
+        message = str(next(iter(error.fields.values()), error.message))
+        return _page(
+            producer_id, status=422, notes={transfer_id: note}, note_errors={transfer_id: message}
+        )
+    except Conflict as error:
+        flash(str(error.message), "error")
     else:
         flash(_("Đã ghi nhận cách xử lý."), "success")
     return redirect(_url("transfers", producer_id), 303)

@@ -203,7 +203,9 @@ def test_flagged_transfers_are_resolved_by_a_person_with_a_note(app, client):
         assert transfer.status == TransferStatus.OVER
         assert payments_of(w["short"][0])[0].status == PaymentStatus.PENDING
     url = f"/manage/{w['a']}/transfers/resolve"
-    client.post(url, data={"transfer_id": transfer.id, "note": ""})
+    refused = client.post(url, data={"transfer_id": transfer.id, "note": "ok"})
+    assert refused.status_code == 422  # too short: asked again, what was typed still there
+    assert 'value="ok"' in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(BankTransfer, transfer.id).status == TransferStatus.OVER
     client.post(url, data={"transfer_id": transfer.id, "note": "Đã hoàn 5.000 ₫, FT777"})
