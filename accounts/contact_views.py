@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user
 from accounts import contact
 from accounts.forms import CodeForm, ContactChangeForm
 from accounts.identifiers import EMAIL, PHONE, Identifier
-from accounts.otp import CodeRejected
+from accounts.otp import CHANGE, CodeRejected
 from accounts.views import destination_limit, ip_limit, remember_cookie_present
 from core.db import unit_of_work
 from core.errors import DomainError
@@ -69,7 +69,7 @@ def change(kind: str):
 
 def _render_verify(kind: str, form: CodeForm, identifier: Identifier, status: int = 200):
     html = render_template(
-        "accounts/contact_code.html", form=form, kind=kind, identifier=identifier
+        "accounts/code.html", form=form, purpose=CHANGE, identifier=identifier, pending={}
     )
     return html, status
 
