@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.services import create_user
-from cooperatives import memberships, producers, products
+from cooperatives import memberships, producers, product_photos, products, variants
 from cooperatives.access import Acting, active_membership
 from cooperatives.models import (
     CertificateStatus,
@@ -357,10 +357,10 @@ def _products(acting: Acting, items: tuple[DemoProduct, ...], counts: dict[str, 
             ),
         )
         for v in spec.variants:
-            products.add_variant(
+            variants.add_variant(
                 acting,
                 product,
-                products.VariantData(
+                variants.VariantData(
                     label=v.label,
                     pack_size=v.pack_size,
                     unit=v.unit,
@@ -369,7 +369,7 @@ def _products(acting: Acting, items: tuple[DemoProduct, ...], counts: dict[str, 
                 ),
             )
         db.session.refresh(product, ["variants"])
-        products.add_images(
+        product_photos.add_images(
             acting,
             product,
             [_photo(spec.name, spec.colour, n) for n in range(spec.photos)],
