@@ -66,6 +66,23 @@ def list_products(producer_id: int) -> list[Product]:
     )
 
 
+def products_to_choose(producer_id: int) -> list[Product]:
+    """A producer's products that a new lot, stamp run or OCOP dossier may name (not archived)."""
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(Product.producer_id == producer_id, Product.status != ProductStatus.ARCHIVED)
+            .order_by(Product.name_vi, Product.id)
+        )
+    )
+
+
+def product_names(producer_id: int) -> dict[int, str]:
+    """Every product of a producer (archived ones too: their lots still show), id → name."""
+    query = select(Product.id, Product.name_vi).where(Product.producer_id == producer_id)
+    return {row.id: row.name_vi for row in db.session.execute(query)}
+
+
 # ---- products ---------------------------------------------------------------------------------
 
 

@@ -1,6 +1,5 @@
-"""What the OCOP pages show beside their main rows: categories, the products a certificate or
-evaluation may name, and the producers, products and certificate a list or dossier refers to.
-Reads only."""
+"""What the OCOP pages show beside their main rows: categories, and the producers, products and
+certificate a list or dossier refers to. Reads only."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from cooperatives.models import (
     OcopEvaluation,
     Producer,
     Product,
-    ProductStatus,
 )
 from core.db import db
 
@@ -24,17 +22,6 @@ def category(code: str | None) -> OcopCategory | None:
 
 def categories() -> list[OcopCategory]:
     return list(db.session.scalars(select(OcopCategory).order_by(OcopCategory.position)))
-
-
-def products_to_choose(producer_id: int) -> list[Product]:
-    """A producer's products that a certificate or an evaluation may name (not archived)."""
-    return list(
-        db.session.scalars(
-            select(Product)
-            .where(Product.producer_id == producer_id, Product.status != ProductStatus.ARCHIVED)
-            .order_by(Product.name_vi, Product.id)
-        )
-    )
 
 
 def producers_by_id(ids: set[int]) -> dict[int, Producer]:

@@ -35,6 +35,7 @@ from cooperatives.ocop.forms import (
     EvaluationForm,
     choices,
 )
+from cooperatives.products import products_to_choose
 from core.db import unit_of_work
 from core.errors import Conflict, Invalid
 from core.forms import show_errors
@@ -93,7 +94,7 @@ def ocop_score(value: Any) -> str:
 
 def _product_choices(producer_id: int) -> list[Any]:
     items = [("", _("— Chọn sản phẩm —"))]
-    for product in lookups.products_to_choose(producer_id):
+    for product in products_to_choose(producer_id):
         label = product.name_vi
         if product.status == ProductStatus.DRAFT:
             label = _("%(name)s (bản nháp)", name=product.name_vi)

@@ -28,13 +28,8 @@ from core.images import delete_image, store_image
 from core.numbers import parse_id
 from core.places import province, ward
 from core.text import clean, clean_multiline
-from traceability.lots.events import (
-    UNITS,
-    EventKind,
-    append_locked,
-    lock_batch,
-    normalize_quantity,
-)
+from traceability.lots.event_kinds import UNITS, EventKind, normalize_quantity
+from traceability.lots.events import append_locked, lock_batch
 from traceability.lots.lineage import _link, _load_parents, _parent_shares, _parents_detail
 from traceability.models import Batch, BatchImage, BatchStatus
 
