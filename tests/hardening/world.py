@@ -24,7 +24,7 @@ from core.db import db
 from core.gs1 import check_digit
 from partners.services import create_partner
 from shop.checkout.services import LineIn, place_order
-from shop.inventory.services import receive_stock
+from shop.inventory.receiving import receive_stock
 from tests.factories import (
     add_member,
     make_batch,
