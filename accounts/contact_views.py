@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
@@ -22,12 +22,6 @@ PENDING = "pending_contact"
 LABELS = {PHONE: _l("Số điện thoại mới"), EMAIL: _l("E-mail mới")}
 
 
-def _kind(kind: str) -> str:
-    if kind not in contact.KINDS:
-        abort(404)
-    return kind
-
-
 def _pending(kind: str) -> Identifier | None:
     """The new address waiting for its code, if this session asked for one for this account."""
     pending = session.get(PENDING)
@@ -45,12 +39,11 @@ def _render_change(kind: str, form: ContactChangeForm, status: int = 200):
     return html, status
 
 
-@bp.route("/<kind>", methods=["GET", "POST"])
+@bp.route("/<any(phone, email):kind>", methods=["GET", "POST"])
 @login_required
 @ip_limit
 @destination_limit
 def change(kind: str):
-    kind = _kind(kind)
     form = ContactChangeForm()
     if not form.is_submitted():
         return _render_change(kind, form)
@@ -74,11 +67,10 @@ def _render_verify(kind: str, form: CodeForm, identifier: Identifier, status: in
     return html, status
 
 
-@bp.route("/<kind>/verify", methods=["GET", "POST"])
+@bp.route("/<any(phone, email):kind>/verify", methods=["GET", "POST"])
 @login_required
 @ip_limit
 def verify(kind: str):
-    kind = _kind(kind)
     identifier = _pending(kind)
     if identifier is None:
         return redirect(url_for("contact.change", kind=kind), code=303)
