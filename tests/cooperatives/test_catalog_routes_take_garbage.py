@@ -13,40 +13,11 @@ from cooperatives.models import Membership, ProductImage
 from core.db import db
 from tests.conftest import login
 from tests.factories import make_producer, make_product, make_user
+from tests.hardening.world import FORM as HARDENING_FORM
 
 ARGUMENT = re.compile(r"<(?:int:|any\(([^)]*)\):)?(\w+)>")
 
-# Every field a catalog form reads, each spoiled in turn by GARBAGE below.
-FORM = {
-    "name": "Bị đổi",
-    "name_vi": "Bị đổi",
-    "kind": "htx",
-    "province_code": "25",
-    "ward_code": "5089",
-    "phone": "0987654321",
-    "role": "manager",
-    "status": "archived",
-    "label": "thùng 1 kg",
-    "pack_size": "1",
-    "unit": "kg",
-    "price": "1000",
-    "active": "y",
-    "action": "up",
-    "alt": "Bị đổi",
-    "decision_number": "1/QĐ",
-    "decision_date": "2024-03-15",
-    "issuing_authority": "UBND",
-    "rule_set": "148/2023",
-    "score_a": "30",
-    "score_b": "20",
-    "score_c": "30",
-    "total_score": "80",
-    "stars": "4",
-    "reason": "thử",
-    "note": "thử",
-    "product_id": "0",
-    "category_code": "1.1",
-}
+FORM = {**HARDENING_FORM, "kind": "htx"}  # a producer's kind: the producer forms read it
 
 
 @pytest.fixture

@@ -21,51 +21,21 @@ from core.db import db
 from core.security import limiter
 from tests.conftest import login
 from tests.cooperatives.catalog_helpers import jpeg_with_gps
-from tests.hardening.world import ARGUMENT, build_world, fill, methods, path_values, rules
+from tests.hardening.world import (
+    ARGUMENT,
+    FORM,
+    build_world,
+    fill,
+    methods,
+    path_values,
+    rules,
+)
 from tests.snapshots import database_snapshot
 
 PREFIX = "/manage/<int:producer_id>"
 FILE_FIELDS = ("photos", "photo", "logo", "upload")
 # Serials are numbered per producer (B's serial 1 is A's serial 1 too): not an id of B's alone.
 PER_PRODUCER = {"serial"}
-
-FORM = {
-    "name": "Bị đổi",
-    "name_vi": "Bị đổi",
-    "province_code": "25",
-    "ward_code": "5089",
-    "phone": "0987654321",
-    "active": "y",
-    "decision_number": "1/QĐ",
-    "decision_date": "2024-03-15",
-    "issuing_authority": "UBND",
-    "rule_set": "148/2023",
-    "score_a": "30",
-    "score_b": "20",
-    "score_c": "30",
-    "note": "thử",
-    "product_id": "0",
-    "category_code": "1.1",
-    "role": "manager",
-    "status": "archived",
-    "label": "thùng 1 kg",
-    "pack_size": "1",
-    "unit": "kg",
-    "price": "1000",
-    "first": "1",
-    "last": "6",
-    "batch_id": "0",
-    "reason": "thử",
-    "quantity": "5",
-    "lot_code": "LOT-X",
-    "produced_on": "2026-11-10",
-    "kind": "harvesting",
-    "parents": "0",
-    "total_score": "80",
-    "stars": "4",
-    "alt": "Bị đổi",
-    "action": "up",
-}
 
 
 @pytest.fixture
