@@ -6,10 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from accounts import admin_views, cli, dev_views, login, models, views  # noqa: F401
+    from accounts import admin_views, cli, contact_views, dev_views, login, models, views  # noqa: F401
 
     login.init_app(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(contact_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(dev_views.bp)
     cli.init_app(app)

@@ -114,3 +114,12 @@ class ApiKeyForm(FlaskForm):
         _l("Quyền (cách nhau bằng dấu cách)"),
         validators=[DataRequired(message=_l("Vui lòng nhập ít nhất một quyền.")), Length(max=500)],
     )
+
+
+class ContactChangeForm(FlaskForm):
+    """A new phone number or e-mail; the page sets the label for the kind being changed."""
+
+    identifier = StringField(
+        _l("Số điện thoại mới"),
+        validators=[DataRequired(message=_l("Vui lòng nhập địa chỉ mới.")), Length(max=254)],
+    )

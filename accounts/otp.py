@@ -27,7 +27,8 @@ from core.numbers import is_ascii_digits
 LOGIN = "login"
 REGISTER = "register"
 RESET = "reset"
-PURPOSES = (LOGIN, REGISTER, RESET)
+CHANGE = "change"  # a new phone number or e-mail for a signed-in account
+PURPOSES = (LOGIN, REGISTER, RESET, CHANGE)
 CODE_LENGTH = 6
 MAX_ATTEMPTS = 5
 
@@ -49,6 +50,9 @@ def _message(purpose: str, code: str, minutes: int) -> tuple[str, str]:
     elif purpose == REGISTER:
         subject = _("Mã xác nhận đăng ký Chợ Quê")
         body = _("Chợ Quê: mã xác nhận đăng ký của bạn là %(code)s.", code=code)
+    elif purpose == CHANGE:
+        subject = _("Mã xác nhận địa chỉ mới Chợ Quê")
+        body = _("Chợ Quê: mã xác nhận địa chỉ liên hệ mới của bạn là %(code)s.", code=code)
     else:
         subject = _("Mã đặt lại mật khẩu Chợ Quê")
         body = _("Chợ Quê: mã đặt lại mật khẩu của bạn là %(code)s.", code=code)
@@ -64,6 +68,8 @@ def _sms(purpose: str, code: str, minutes: int) -> str:
         text = _("Mã đăng nhập Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
     elif purpose == REGISTER:
         text = _("Mã đăng ký Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
+    elif purpose == CHANGE:
+        text = _("Mã xác nhận số mới Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
     else:
         text = _("Mã đặt lại mật khẩu Chợ Quê: %(code)s, dùng trong %(minutes)d phút. Đừng đưa ai.")
     return text % {"code": code, "minutes": minutes}

@@ -20,6 +20,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, insert, select
 
 from accounts.models import AuditEntry, OneTimeCode, OutboxMessage, User
@@ -69,9 +70,12 @@ def check_password_allowed(account: str) -> None:
         return
     seconds = max(1, math.ceil(storage.get_expiry(wait_key) - time.time()))
     minutes = math.ceil(seconds / 60)
-    message = _l(
+    message = ngettext(
         "Đã nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau %(minutes)d phút, "
         "hoặc đăng nhập bằng mã gửi qua tin nhắn.",
+        "Đã nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau %(minutes)d phút, "
+        "hoặc đăng nhập bằng mã gửi qua tin nhắn.",
+        minutes,
         minutes=minutes,
     )
     raise TooManyTries(message, fields={"password": message})

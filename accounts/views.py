@@ -93,7 +93,7 @@ def _after_login(target: str | None) -> Any:
     return redirect(safe_next(target) or landing_url(), code=303)
 
 
-def _remember_cookie_present() -> bool:
+def remember_cookie_present() -> bool:
     return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
 
 
@@ -412,7 +412,7 @@ def account_password():
             services.change_password(
                 user, password.current_password.data, password.new_password.data
             )
-            login_user(user, remember=_remember_cookie_present())  # this device stays signed in
+            login_user(user, remember=remember_cookie_present())  # this device stays signed in
     except Invalid as error:
         show_errors(password, error)
         return _render_account(profile, password, 422)
@@ -426,6 +426,6 @@ def account_sessions():
     user = current_user._get_current_object()
     with unit_of_work():
         services.end_other_sessions(user)
-        login_user(user, remember=_remember_cookie_present())
+        login_user(user, remember=remember_cookie_present())
     flash(_("Đã đăng xuất khỏi mọi thiết bị khác."), "info")
     return redirect(url_for("accounts.account"), code=303)

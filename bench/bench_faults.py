@@ -110,7 +110,9 @@ def _setup(env: dict[str, str], stamps: int, scanned: int) -> dict[str, Any]:
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    data["scanned"] = scanned
+    return data
 
 
 def _signed_in_cookie(base: str, phone: str, next_page: str) -> tuple[str, str]:
@@ -213,6 +215,48 @@ def _run_load(server_base: str, data: dict[str, Any], seconds: float, tally: Tal
         thread.join(seconds + 60)
 
 
+def _start_load(
+    server: live.Server, data: dict[str, Any], seconds: float, tally: Tally
+) -> tuple[threading.Thread, float]:
+    """Sign the manager in, then start the load in a thread; (the thread, when it started)."""
+    data["manager_session"] = _signed_in_cookie(
+        server.base, data["phones"][0], f"/manage/{data['producer']}/stamps/activate"
+    )
+    loader = threading.Thread(target=_load, args=(server.base, data, seconds, tally))
+    started = time.monotonic()
+    loader.start()
+    return loader, started
+
+
+def _report(
+    fault: str,
+    seconds: float,
+    faults: int,
+    tally: Tally,
+    checks: dict[str, Any],
+    recovery: float,
+    **extra: Any,
+) -> FaultReport:
+    """What the clients were told against what the database holds, for either fault."""
+    if tally.load_error:
+        raise RuntimeError(f"the load did not run: {tally.load_error}")
+    return FaultReport(
+        fault=fault,
+        duration_s=seconds,
+        faults=faults,
+        scans_acked=sum(tally.scans_acked.values()),
+        activations_acked=len(tally.activations_acked),
+        signins_acked=tally.signins_acked,
+        scans_lost=checks["scans_lost"],
+        activations_lost=checks["activations_lost"],
+        half_written=checks["half_written"],
+        recovery_s=recovery,
+        connection_errors=tally.connection_errors,
+        refused=dict(tally.refused),
+        **extra,
+    )
+
+
 def _count_losses(execute, mark: str, data: dict[str, Any], tally: Tally) -> dict[str, int]:
     """What the clients were told was saved but is not there, and rows written by halves: the same
     checks on either database (`execute` is a DB-API connection's, `mark` its parameter marker)."""
@@ -268,17 +312,11 @@ def kill_workers_under_load(
     env = live.server_env(home, RATELIMIT_ENABLED="false")
     live.flask(env, "db", "upgrade")
     data = _setup(env, stamps, scanned=10)
-    data["scanned"] = 10
     tally = Tally()
     last_kill = time.monotonic()
     done_kills = 0
     with live.gunicorn(env, home, workers=workers, threads=2) as server:
-        data["manager_session"] = _signed_in_cookie(
-            server.base, data["phones"][0], f"/manage/{data['producer']}/stamps/activate"
-        )
-        loader = threading.Thread(target=_load, args=(server.base, data, seconds, tally))
-        started = time.monotonic()
-        loader.start()
+        loader, started = _start_load(server, data, seconds, tally)
         for n in range(kills):
             time.sleep(seconds * (n + 1) / (kills + 1) - (time.monotonic() - started))
             pids = sorted(server.worker_pids())
@@ -288,8 +326,6 @@ def kill_workers_under_load(
                 done_kills += 1
         loader.join(seconds + 120)
         recovery = _recovered(server, workers, last_kill)
-    if tally.load_error:
-        raise RuntimeError(f"the load did not run: {tally.load_error}")
     checks = _check_sqlite(env["DATABASE_URL"].removeprefix("sqlite:///"), data, tally)
     verify = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "trace", "verify"],
@@ -299,21 +335,15 @@ def kill_workers_under_load(
         text=True,
         timeout=120,
     )
-    return FaultReport(
-        fault="SIGKILL gunicorn worker (SQLite)",
-        duration_s=seconds,
-        faults=done_kills,
-        scans_acked=sum(tally.scans_acked.values()),
-        activations_acked=len(tally.activations_acked),
-        signins_acked=tally.signins_acked,
-        scans_lost=checks["scans_lost"],
-        activations_lost=checks["activations_lost"],
-        half_written=checks["half_written"],
+    return _report(
+        "SIGKILL gunicorn worker (SQLite)",
+        seconds,
+        done_kills,
+        tally,
+        checks,
+        recovery,
         integrity=checks["integrity"],
         chains_ok=verify.returncode == 0,
-        recovery_s=recovery,
-        connection_errors=tally.connection_errors,
-        refused=dict(tally.refused),
     )
 
 
@@ -401,15 +431,9 @@ def database_outage_under_load(
         env = live.server_env(home, RATELIMIT_ENABLED="false", DATABASE_URL=f"{base}/{name}")
         live.flask(env, "db", "upgrade")
         data = _setup(env, 400, scanned=10)
-        data["scanned"] = 10
         tally = Tally()
         with live.gunicorn(env, home, workers=workers, threads=2) as server:
-            data["manager_session"] = _signed_in_cookie(
-                server.base, data["phones"][0], f"/manage/{data['producer']}/stamps/activate"
-            )
-            loader = threading.Thread(target=_load, args=(server.base, data, seconds, tally))
-            started = time.monotonic()
-            loader.start()
+            loader, started = _start_load(server, data, seconds, tally)
             time.sleep(max(0.0, seconds / 3 - (time.monotonic() - started)))
             proxy.down()
             time.sleep(outage)
@@ -417,28 +441,20 @@ def database_outage_under_load(
             back = time.monotonic()
             loader.join(seconds + 120)
             recovery = _recovered(server, workers, back)
-        if tally.load_error:
-            raise RuntimeError(f"the load did not run: {tally.load_error}")
         checks = _check_postgres(direct, data, tally, name)
     finally:
         proxy.down()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return FaultReport(
-        fault=f"PostgreSQL unreachable {outage:.0f} s",
-        duration_s=seconds,
-        faults=1,
-        scans_acked=sum(tally.scans_acked.values()),
-        activations_acked=len(tally.activations_acked),
-        signins_acked=tally.signins_acked,
-        scans_lost=checks["scans_lost"],
-        activations_lost=checks["activations_lost"],
-        half_written=checks["half_written"],
+    return _report(
+        f"PostgreSQL unreachable {outage:.0f} s",
+        seconds,
+        1,
+        tally,
+        checks,
+        recovery,
         integrity="n/a (PostgreSQL enforces constraints)",
         chains_ok=checks["chains_ok"],
-        recovery_s=recovery,
-        connection_errors=tally.connection_errors,
-        refused=dict(tally.refused),
         stuck_transactions=checks["stuck"],
     )
 

@@ -56,7 +56,7 @@ from core.db import db, unit_of_work
 app = create_app()
 with app.app_context(), unit_of_work():
     from cooperatives.models import Producer, Product, Variant
-    from shop.inventory.services import receive_stock
+    from shop.inventory.receiving import receive_stock
     from traceability.lots.selling import record_lot_for_sale
     producer = Producer(
         slug="htx-flash", name="HTX Cam Flash", kind="htx", province_code=25, ward_code=5089

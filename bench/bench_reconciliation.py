@@ -62,7 +62,7 @@ def _orders(n: int) -> list[tuple[str, int]]:
     from datetime import date, timedelta
 
     from core.db import db, unit_of_work
-    from shop.inventory.services import receive_stock
+    from shop.inventory.receiving import receive_stock
     from tests.factories import make_batch, make_producer, make_product, make_user
     from tests.shop.helpers import order_of
 

@@ -33,7 +33,8 @@ def _on_a_council() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from cooperatives import cli, models, public_views, views  # noqa: F401
+    from cooperatives import cli, models, product_views, public_views, views  # noqa: F401
+    from cooperatives.ocop import council_views  # noqa: F401  (routes of the ocop blueprint)
     from cooperatives.ocop import views as ocop_views
 
     app.register_blueprint(public_views.bp)

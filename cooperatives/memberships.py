@@ -44,6 +44,24 @@ def active_members(producer_id: int) -> list[Membership]:
     )
 
 
+def attribution(user_id: int | None, producer_id: int) -> tuple[str, bool] | None:
+    """Who entered something for a producer, and whether as one of its community helpers (a
+    helper's work is attributed wherever it is shown); None when nobody is known."""
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None:
+        return None
+    helper = db.session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user.id,
+            Membership.producer_id == producer_id,
+            Membership.role == MemberRole.HELPER,
+        )
+    )
+    return user.name, helper is not None
+
+
 def _membership_of(acting: Acting, membership_id: int) -> Membership:
     membership = db.session.scalar(
         select(Membership).where(

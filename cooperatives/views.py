@@ -1,4 +1,5 @@
-"""Producer management pages under /manage: profile, members, history, products, photos.
+"""Producer management pages under /manage: dashboard, profile, members, history (products,
+variants and photos are in product_views.py, on the same blueprint).
 
 Each view: parse → authorise (require_member: other producers' ids are 404) → call a service →
 one unit of work → redirect; on bad input re-render the form with what was typed, status 422.
@@ -18,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 
@@ -26,13 +26,9 @@ from cooperatives import history, memberships, ocop, producers, products
 from cooperatives.access import MANAGERS, Acting, producers_of
 from cooperatives.access import current_acting as _acting
 from cooperatives.forms import (
-    AltForm,
     MemberForm,
-    PhotoForm,
     ProducerForm,
-    ProductForm,
     RoleForm,
-    VariantForm,
 )
 from cooperatives.labels import KIND_LABELS, ROLE_LABELS, STATUS_LABELS, UNITS
 from cooperatives.models import MemberRole, ProductStatus
@@ -49,7 +45,7 @@ def _page() -> int:
     return min(max(page, 1), 10_000)
 
 
-def _render(template: str, acting: Acting | None = None, status: int = 200, **context: Any):
+def render_page(template: str, acting: Acting | None = None, status: int = 200, **context: Any):
     if acting is not None:
         context.setdefault("switch_to", producers_of(acting.user.id))
     return (
@@ -87,7 +83,7 @@ def _producer_nav() -> dict[str, Any]:
 def dashboard():
     mine = producers_of(current_user.id)
     invitations = memberships.invitations_for(current_user._get_current_object())
-    return _render("cooperatives/dashboard.html", mine=mine, invitations=invitations)
+    return render_page("cooperatives/dashboard.html", mine=mine, invitations=invitations)
 
 
 @bp.post("/invitations/<int:invitation_id>/accept")
@@ -160,7 +156,7 @@ def _producer_data(form: ProducerForm) -> producers.ProducerData:
 def create_producer():
     form = ProducerForm()
     if request.method == "GET" or form.pick_province.data:
-        return _render("cooperatives/producer_form.html", form=form, creating=True)
+        return render_page("cooperatives/producer_form.html", form=form, creating=True)
     try:
         with unit_of_work():
             producer = producers.create_producer(
@@ -168,7 +164,7 @@ def create_producer():
             )
     except Invalid as error:
         form.show_errors(error)
-        return _render("cooperatives/producer_form.html", form=form, creating=True, status=422)
+        return render_page("cooperatives/producer_form.html", form=form, creating=True, status=422)
     flash(_("Đã tạo hồ sơ %(name)s. Bạn là người quản lý.", name=producer.name))
     return redirect(url_for(".producer", producer_id=producer.id))
 
@@ -180,7 +176,7 @@ def producer(producer_id: int):
     items = products.list_products(producer_id)
     counts = {s: sum(1 for p in items if p.status == s) for s in ProductStatus}
     expiring_count = len(ocop.expiring(producer_id=producer_id))
-    return _render(
+    return render_page(
         "cooperatives/producer.html",
         acting,
         counts=counts,
@@ -197,16 +193,16 @@ def edit_profile(producer_id: int):
     if request.method == "GET":
         form = ProducerForm(obj=producer)
         form.phone.data = display_phone(producer.phone)
-        return _render("cooperatives/producer_form.html", acting, form=form)
+        return render_page("cooperatives/producer_form.html", acting, form=form)
     form = ProducerForm()
     if form.pick_province.data:
-        return _render("cooperatives/producer_form.html", acting, form=form)
+        return render_page("cooperatives/producer_form.html", acting, form=form)
     try:
         with unit_of_work():
             producers.update_producer(acting, _producer_data(form), _upload(form.logo))
     except Invalid as error:
         form.show_errors(error)
-        return _render("cooperatives/producer_form.html", acting, form=form, status=422)
+        return render_page("cooperatives/producer_form.html", acting, form=form, status=422)
     flash(_("Đã lưu hồ sơ."))
     return redirect(url_for(".producer", producer_id=producer_id))
 
@@ -215,7 +211,7 @@ def edit_profile(producer_id: int):
 
 
 def _members_page(acting: Acting, form: MemberForm, status: int = 200):
-    return _render(
+    return render_page(
         "cooperatives/members.html",
         acting,
         status=status,
@@ -303,229 +299,4 @@ def producer_history(producer_id: int):
     acting = _acting(producer_id)
     page = history.producer_history(producer_id, _page())
     lines = [(entry, history.describe(entry, acting.producer.name)) for entry in page.items]
-    return _render("cooperatives/history.html", acting, page=page, lines=lines)
-
-
-# ---- products ---------------------------------------------------------------------------------
-
-
-def _product_data(form: ProductForm) -> products.ProductData:
-    return products.ProductData(
-        name_vi=form.name_vi.data or "",
-        name_en=form.name_en.data or "",
-        description_vi=form.description_vi.data or "",
-        description_en=form.description_en.data or "",
-        category_code=form.category_code.data or "",
-        gtin=form.gtin.data or "",
-    )
-
-
-@bp.get("/<int:producer_id>/products")
-@login_required
-def product_list(producer_id: int):
-    acting = _acting(producer_id)
-    return _render("cooperatives/products.html", acting, items=products.list_products(producer_id))
-
-
-@bp.route("/<int:producer_id>/products/new", methods=["GET", "POST"])
-@login_required
-def create_product(producer_id: int):
-    acting = _acting(producer_id)
-    if request.method == "GET":
-        return _render("cooperatives/product_form.html", acting, form=ProductForm(formdata=None))
-    form = ProductForm()
-    try:
-        with unit_of_work():
-            product = products.create_product(acting, _product_data(form))
-            product_id = product.id
-    except Invalid as error:
-        form.show_errors(error)
-        return _render("cooperatives/product_form.html", acting, form=form, status=422)
-    flash(_("Đã tạo sản phẩm (bản nháp). Thêm quy cách và giá để đăng bán."))
-    return redirect(url_for(".create_variant", producer_id=producer_id, product_id=product_id))
-
-
-def _product_page(acting: Acting, product: Any, form: ProductForm, status: int = 200):
-    return _render(
-        "cooperatives/product_edit.html", acting, status=status, product=product, form=form
-    )
-
-
-@bp.route("/<int:producer_id>/products/<int:product_id>", methods=["GET", "POST"])
-@login_required
-def edit_product(producer_id: int, product_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id, full=True)
-    if request.method == "GET":
-        return _product_page(acting, product, ProductForm(obj=product))
-    form = ProductForm()
-    try:
-        with unit_of_work():
-            products.update_product(acting, product, _product_data(form))
-    except Invalid as error:
-        form.show_errors(error)
-        product = products.find_product(acting, product_id, full=True)
-        return _product_page(acting, product, form, status=422)
-    flash(_("Đã lưu sản phẩm."))
-    return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
-
-
-@bp.post("/<int:producer_id>/products/<int:product_id>/status")
-@login_required
-def product_status(producer_id: int, product_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id, full=True)
-    status = request.form.get("status", "")
-    try:
-        with unit_of_work():
-            products.set_status(acting, product, status)
-    except Invalid as error:
-        flash(str(error.message), "error")
-        return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
-    messages = {
-        ProductStatus.PUBLISHED: _("Sản phẩm đã được đăng bán."),
-        ProductStatus.DRAFT: _("Sản phẩm đã chuyển về nháp, khách không còn thấy."),
-        ProductStatus.ARCHIVED: _("Sản phẩm đã được lưu trữ, khách không còn thấy."),
-    }
-    flash(messages[ProductStatus(status)])
-    return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
-
-
-# ---- variants ---------------------------------------------------------------------------------
-
-
-def _variant_data(form: VariantForm) -> products.VariantData:
-    return products.VariantData(
-        label=form.label.data or "",
-        pack_size=form.pack_size.data or "",
-        unit=form.unit.data or "",
-        price=form.price.data or "",
-        weight_grams=form.weight_grams.data or "",
-        sku=form.sku.data or "",
-        active=bool(form.active.data),
-    )
-
-
-@bp.route("/<int:producer_id>/products/<int:product_id>/variants/new", methods=["GET", "POST"])
-@login_required
-def create_variant(producer_id: int, product_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id, full=True)
-    template = "cooperatives/variant_form.html"
-    if request.method == "GET":
-        return _render(template, acting, product=product, form=VariantForm(formdata=None))
-    form = VariantForm()
-    try:
-        with unit_of_work():
-            products.add_variant(acting, product, _variant_data(form))
-    except Invalid as error:
-        form.show_errors(error)
-        product = products.find_product(acting, product_id)
-        return _render(template, acting, product=product, form=form, status=422)
-    flash(_("Đã thêm quy cách."))
-    return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
-
-
-@bp.route(
-    "/<int:producer_id>/products/<int:product_id>/variants/<int:variant_id>",
-    methods=["GET", "POST"],
-)
-@login_required
-def edit_variant(producer_id: int, product_id: int, variant_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id, full=True)
-    variant = products.find_variant(product, variant_id)
-    template = "cooperatives/variant_form.html"
-    if request.method == "GET":
-        form = VariantForm(formdata=None, obj=variant)
-        form.pack_size.data = _plain_decimal(variant.pack_size)
-        form.price.data = f"{variant.price_vnd:,}".replace(",", ".")
-        form.weight_grams.data = str(variant.weight_grams or "")
-        return _render(template, acting, product=product, variant=variant, form=form)
-    form = VariantForm()
-    try:
-        with unit_of_work():
-            products.update_variant(acting, product, variant, _variant_data(form))
-    except Invalid as error:
-        form.show_errors(error)
-        product = products.find_product(acting, product_id)
-        variant = products.find_variant(product, variant_id)
-        return _render(template, acting, product=product, variant=variant, form=form, status=422)
-    flash(_("Đã lưu quy cách."))
-    return redirect(url_for(".edit_product", producer_id=producer_id, product_id=product_id))
-
-
-def _plain_decimal(value: Any) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-# ---- photos -----------------------------------------------------------------------------------
-
-
-def _photos_page(acting: Acting, product: Any, form: PhotoForm, status: int = 200):
-    return _render(
-        "cooperatives/photos.html",
-        acting,
-        status=status,
-        product=product,
-        form=form,
-        max_images=products.MAX_IMAGES,
-    )
-
-
-@bp.route("/<int:producer_id>/products/<int:product_id>/photos", methods=["GET", "POST"])
-@login_required
-def photos(producer_id: int, product_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id, full=True)
-    if request.method == "GET":
-        return _photos_page(acting, product, PhotoForm(formdata=None))
-    form = PhotoForm()
-    uploads = [f for f in (form.photos.data or []) if isinstance(f, FileStorage) and f.filename]
-    try:
-        with unit_of_work():  # rows that do not land take their files with them
-            added = products.add_images(
-                acting, product, [f.stream for f in uploads], form.alt.data or ""
-            )
-    except Invalid as error:
-        form.show_errors(error)
-        product = products.find_product(acting, product_id, full=True)
-        return _photos_page(acting, product, form, status=422)
-    flash(ngettext("Đã thêm %(n)s ảnh.", "Đã thêm %(n)s ảnh.", len(added), n=len(added)))
-    return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
-
-
-@bp.post("/<int:producer_id>/products/<int:product_id>/photos/<int:image_id>")
-@login_required
-def update_photo(producer_id: int, product_id: int, image_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id)
-    image = products.find_image(product, image_id)
-    action = request.form.get("action", "alt")
-    try:
-        with unit_of_work():
-            if action in ("up", "down", "first"):
-                products.move_image(acting, product, image, action)
-            elif action == "alt":
-                products.update_image_alt(acting, product, image, AltForm().alt.data or "")
-            else:
-                raise Invalid()
-    except Invalid as error:
-        message = next(iter(error.fields.values())) if error.fields else error.message
-        flash(str(message), "error")
-        return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
-    flash(_("Đã lưu."))
-    return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
-
-
-@bp.post("/<int:producer_id>/products/<int:product_id>/photos/<int:image_id>/delete")
-@login_required
-def delete_photo(producer_id: int, product_id: int, image_id: int):
-    acting = _acting(producer_id)
-    product = products.find_product(acting, product_id)
-    image = products.find_image(product, image_id)
-    with unit_of_work():  # the files go once the row's deletion is committed
-        products.remove_image(acting, product, image)
-    flash(_("Đã xoá ảnh."))
-    return redirect(url_for(".photos", producer_id=producer_id, product_id=product_id))
+    return render_page("cooperatives/history.html", acting, page=page, lines=lines)

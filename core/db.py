@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -242,3 +242,18 @@ def _run_after_commit(session: Any) -> None:
     session.info.pop(_AFTER_ROLLBACK, None)
     for callback in session.info.pop(_AFTER_COMMIT, []):
         callback()
+
+
+def database_answers() -> bool:
+    """SELECT 1, once more on a fresh connection if the pooled one was found dead."""
+    for attempt in (1, 2):
+        try:
+            db.session.execute(text("SELECT 1"))
+            return True
+        except DBAPIError as error:
+            db.session.rollback()
+            if attempt == 2 or not error.connection_invalidated:
+                return False
+        except SQLAlchemyError:
+            return False
+    return False

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, jsonify, redirect, request, send_file
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from core.db import db
+from core.db import database_answers
 from core.i18n import remember_language
 from core.images import image_path
 from core.security import csrf
@@ -17,25 +15,10 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    database = "ok" if _database_answers() else "unavailable"
+    database = "ok" if database_answers() else "unavailable"
     status = 200 if database == "ok" else 503
     body = {"status": "ok" if status == 200 else "degraded", "database": database}
     return jsonify(body), status
-
-
-def _database_answers() -> bool:
-    """SELECT 1, once more on a fresh connection if the pooled one was found dead."""
-    for attempt in (1, 2):
-        try:
-            db.session.execute(text("SELECT 1"))
-            return True
-        except DBAPIError as error:
-            db.session.rollback()
-            if attempt == 2 or not error.connection_invalidated:
-                return False
-        except SQLAlchemyError:
-            return False
-    return False
 
 
 @bp.get("/media/<key>/<variant>.webp")

@@ -15,7 +15,8 @@ from core.db import db
 from core.i18n import local_today
 from shop.checkout.services import LineIn, clean_contact, place_order
 from shop.inventory.models import StockLot
-from shop.inventory.services import available_units, receive_stock
+from shop.inventory.receiving import receive_stock
+from shop.inventory.services import available_units
 from shop.orders.models import Order
 from shop.orders.services import buyer_cancel, producer_move
 from shop.payments.services import record_cash

@@ -8,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from traceability import models  # noqa: F401  (tables for migrations)
-    from traceability.lots import api, cli, views
+    from traceability.lots import api, cli, event_views, views  # noqa: F401  (event_views: routes of views.bp)
     from traceability.stamps import cli as stamp_cli
     from traceability.stamps import public_views, resolver_views
     from traceability.stamps import views as stamp_views

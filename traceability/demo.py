@@ -20,7 +20,8 @@ from cooperatives.models import Producer, Product
 from core.db import db
 from core.text import slugify
 from traceability.lots.batches import create_batch
-from traceability.lots.events import record_event, time_from_form
+from traceability.lots.event_kinds import time_from_form
+from traceability.lots.events import record_event
 from traceability.lots.recalls import recall_batch
 from traceability.models import Batch
 from traceability.stamps.demo import seed_stamps

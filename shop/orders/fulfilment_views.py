@@ -18,6 +18,7 @@ from core.i18n import local_today
 from core.numbers import parse_id
 from core.places import address_line
 from shop.checkout import shipping
+from shop.inventory import receiving
 from shop.inventory import services as inventory
 from shop.orders import services
 from shop.orders.models import OrderStatus
@@ -179,7 +180,7 @@ def receive(producer_id: int):
     acting = current_acting(producer_id)
     try:
         with unit_of_work():
-            inventory.receive_stock(
+            receiving.receive_stock(
                 producer_id,
                 variant_id=parse_id(request.form.get("variant_id")),
                 batch_id=parse_id(request.form.get("batch_id")),
@@ -203,7 +204,7 @@ def adjust(producer_id: int):
         abort(404)
     try:
         with unit_of_work():
-            inventory.adjust_stock(
+            receiving.adjust_stock(
                 producer_id,
                 stock_lot_id=stock_lot_id,
                 delta=request.form.get("delta"),

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.db import db, utcnow
 from core.errors import Conflict
-from shop.inventory.services import adjust_stock
+from shop.inventory.receiving import adjust_stock
 from shop.orders.models import OrderLine, OrderLineLot, OrderStatus, SubOrder
 from shop.orders.services import _lock, sub_order_of_producer
 

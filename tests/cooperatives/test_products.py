@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cooperatives.models import Product, Variant
-from cooperatives.products import VariantData, check_variant
+from cooperatives.variants import VariantData, check_variant
 from core.db import db
 from core.errors import Invalid
 from tests.conftest import login

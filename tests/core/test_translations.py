@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -47,3 +48,14 @@ def test_english_catalog_translates_every_message_in_the_source():
 def test_vietnamese_is_the_source_language():
     messages = _source_messages()
     assert "Không tìm thấy trang này." in messages
+
+
+def test_english_counts_go_through_ngettext_not_a_plural_in_brackets():
+    """'minute(s)' reads badly: counted words use ngettext, which picks "minute" or "minutes"."""
+    placeholder = re.compile(r"%\(\w+\)[sd]")
+    bracketed = []
+    for entry in _catalog("en"):
+        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        if any("(s)" in placeholder.sub("", form or "") for form in forms):
+            bracketed.append(entry.id)
+    assert bracketed == [], f"use ngettext for: {bracketed}"

@@ -125,6 +125,47 @@ def test_the_cooperative_managers_journey(phone, lang, flask_cli):
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
+def test_changing_ones_email_from_the_account_page(phone, lang, live_db):
+    """The account page's "change e-mail": the form (and its error), the code page, the change."""
+    en = lang == "en"
+    findings = Findings()
+    _sign_in(phone, "0912000003", findings, lang)  # Nguyễn Văn A, a household (no e-mail yet)
+    for path in ("/account", "/account/phone"):
+        phone.goto(path)
+        audit_page(phone, findings, lang=lang)
+    phone.goto("/account")
+    change = "Change e-mail" if en else "Đổi e-mail"
+    add = "Add an e-mail" if en else "Thêm e-mail"
+    phone.get_by_role("link", name=change).or_(phone.get_by_role("link", name=add)).click()
+    phone.wait_for_load_state()
+    audit_page(phone, findings, lang=lang)
+    field = phone.get_by_label("New e-mail" if en else "E-mail mới")
+    send = phone.get_by_role("button", name="Send code" if en else "Gửi mã")
+    field.fill("chua-dung@")
+    send.click()
+    phone.wait_for_load_state()
+    audit_page(phone, findings, lang=lang)  # the error next to the field, the typed value kept
+    expect(field).to_have_value("chua-dung@")
+    new = f"vana.{lang}@example.vn"
+    field.fill(new)
+    send.click()
+    phone.wait_for_load_state()
+    assert phone.url.endswith("/account/email/verify"), phone.url
+    audit_page(phone, findings, lang=lang)
+    body = live_db(
+        "SELECT body FROM outbox_message WHERE recipient = ? ORDER BY id DESC LIMIT 1", new
+    )[0][0]
+    code = re.search(r"\b(\d{6})\b", body)[1]
+    phone.get_by_label("6-digit code" if en else "Mã gồm 6 chữ số").fill(code)
+    phone.get_by_role("button", name="Confirm" if en else "Xác nhận").click()
+    phone.wait_for_load_state()
+    assert phone.url.endswith("/account"), phone.url
+    expect(phone.locator("dl.facts")).to_contain_text(new)
+    audit_page(phone, findings, lang=lang)
+    _check(findings)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_community_helpers_journey(phone, lang):
     findings = Findings()
     _sign_in(phone, "0912000002", findings, lang)  # Anh Tuấn

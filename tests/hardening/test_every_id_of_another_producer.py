@@ -6,10 +6,13 @@ and helper, every route of the URL map under /manage/<producer_id> is requested,
 (1) with every id taken from B, and (2) with A's producer id and every other id taken from B.
 Each answer is a 404 (or a 403 where the role may not do this on any lot, whoever owns it) that
 shows nothing of B (its lot code, stamp codes, product name), and the database is unchanged.
-Routes are read from the URL map, so a new route is covered at once.
+Routes are read from the URL map, so a new route is covered at once. POSTs carry every field a
+form anywhere reads, photos and a logo included: if authorisation slipped, the change would land.
 """
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from sqlalchemy import select
@@ -17,36 +20,22 @@ from sqlalchemy import select
 from core.db import db
 from core.security import limiter
 from tests.conftest import login
-from tests.hardening.world import ARGUMENT, build_world, fill, methods, path_values, rules
+from tests.cooperatives.catalog_helpers import jpeg_with_gps
+from tests.hardening.world import (
+    ARGUMENT,
+    FORM,
+    build_world,
+    fill,
+    methods,
+    path_values,
+    rules,
+)
 from tests.snapshots import database_snapshot
 
 PREFIX = "/manage/<int:producer_id>"
+FILE_FIELDS = ("photos", "photo", "logo", "upload")
 # Serials are numbered per producer (B's serial 1 is A's serial 1 too): not an id of B's alone.
 PER_PRODUCER = {"serial"}
-
-FORM = {
-    "name": "Bị đổi",
-    "name_vi": "Bị đổi",
-    "role": "manager",
-    "status": "archived",
-    "label": "thùng 1 kg",
-    "pack_size": "1",
-    "unit": "kg",
-    "price": "1000",
-    "first": "1",
-    "last": "6",
-    "batch_id": "0",
-    "reason": "thử",
-    "quantity": "5",
-    "lot_code": "LOT-X",
-    "produced_on": "2026-11-10",
-    "kind": "harvesting",
-    "parents": "0",
-    "total_score": "80",
-    "stars": "4",
-    "alt": "Bị đổi",
-    "action": "up",
-}
 
 
 @pytest.fixture
@@ -67,10 +56,11 @@ def _secrets_of_b(world) -> list[str]:
 
 
 def _request(client, method: str, url: str):
-    limiter.reset()
+    limiter.reset()  # the hourly photo budget is not what this test is about
     if method == "GET":
         return client.get(url, query_string={"kind": "harvesting", "serial": "1"})
-    return client.post(url, data=FORM)
+    files = {name: (io.BytesIO(jpeg_with_gps()), f"{name}.jpg") for name in FILE_FIELDS}
+    return client.post(url, data={**FORM, **files}, content_type="multipart/form-data")
 
 
 @pytest.mark.parametrize("role", ["manager", "member", "helper"])
@@ -102,6 +92,8 @@ def test_no_route_of_a_member_of_a_reaches_an_object_of_b(app, world, role):
                 for secret in _secrets_of_b(world):
                     assert secret not in body, (role, method, url, secret)
                 tried += 1
+    switch = client.get(f"/manage/go?producer_id={world.b.ids['producer_id']}")
+    assert switch.status_code == 404  # nor can the producer switch open B
     with app.app_context():
         assert database_snapshot() == before
     assert tried >= 70

@@ -24,7 +24,7 @@ from core.db import db
 from core.gs1 import check_digit
 from partners.services import create_partner
 from shop.checkout.services import LineIn, place_order
-from shop.inventory.services import receive_stock
+from shop.inventory.receiving import receive_stock
 from tests.factories import (
     add_member,
     make_batch,
@@ -176,6 +176,47 @@ def _webhook_endpoint(partner_id: int) -> int:
     endpoint, _secret = add_endpoint(partner_id, "https://partner.test/hooks")
     db.session.commit()
     return endpoint.id
+
+
+# Every field a form anywhere reads: posted where authorisation should stop a change, spoiled
+# where a form should refuse it.
+FORM = {
+    "name": "Bị đổi",
+    "name_vi": "Bị đổi",
+    "province_code": "25",
+    "ward_code": "5089",
+    "phone": "0987654321",
+    "active": "y",
+    "decision_number": "1/QĐ",
+    "decision_date": "2024-03-15",
+    "issuing_authority": "UBND",
+    "rule_set": "148/2023",
+    "score_a": "30",
+    "score_b": "20",
+    "score_c": "30",
+    "note": "thử",
+    "product_id": "0",
+    "category_code": "1.1",
+    "role": "manager",
+    "status": "archived",
+    "label": "thùng 1 kg",
+    "pack_size": "1",
+    "unit": "kg",
+    "price": "1000",
+    "first": "1",
+    "last": "6",
+    "batch_id": "0",
+    "reason": "thử",
+    "quantity": "5",
+    "lot_code": "LOT-X",
+    "produced_on": "2026-11-10",
+    "kind": "harvesting",
+    "parents": "0",
+    "total_score": "80",
+    "stars": "4",
+    "alt": "Bị đổi",
+    "action": "up",
+}
 
 
 def path_values(side: Side, world: World) -> dict[str, str]:

@@ -280,7 +280,7 @@ def test_demo_key_is_printed_and_works(app, client, ctx):
 
 
 def test_etag_moves_with_a_stock_receipt_and_a_recall(client, partner, catalogue):
-    from shop.inventory.services import receive_stock
+    from shop.inventory.receiving import receive_stock
     from traceability.lots.recalls import recall_batch
 
     etag = _get(client, partner[1]).headers["ETag"]

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from core.db import db
 from shop.checkout.services import LineIn, clean_contact, place_order
-from shop.inventory.services import receive_stock
+from shop.inventory.receiving import receive_stock
 from tests.factories import make_batch, make_producer, make_product, make_user
 
 # Hà Nội (province 1) and one of its wards

@@ -10,14 +10,8 @@ from sqlalchemy import func, select
 from core.db import db
 from core.errors import Invalid, NotFound, OutOfStock
 from shop.inventory.models import StockMovement
-from shop.inventory.services import (
-    adjust_stock,
-    available_units,
-    movement_mismatches,
-    receive_stock,
-    reserve,
-    stock_lots,
-)
+from shop.inventory.receiving import adjust_stock, receive_stock
+from shop.inventory.services import available_units, movement_mismatches, reserve, stock_lots
 from tests.factories import make_batch, make_producer, make_product
 from tests.shop.helpers import order_of, stocked_product
 

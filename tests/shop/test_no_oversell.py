@@ -57,7 +57,7 @@ def test_the_last_units_go_to_exactly_as_many_buyers_as_there_are_units(app):
         # a second lot, expiring later: the race also crosses lots
         from datetime import date, timedelta
 
-        from shop.inventory.services import receive_stock
+        from shop.inventory.receiving import receive_stock
 
         later = make_batch(product, best_before=date.today() + timedelta(days=90))
         receive_stock(producer.id, variant_id=variant.id, batch_id=later.id, units=UNITS - 10)

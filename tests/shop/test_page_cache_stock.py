@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from core.db import db, unit_of_work
-from shop.inventory.services import receive_stock
+from shop.inventory.receiving import receive_stock
 from tests.cooperatives.test_page_cache import _html, workers  # noqa: F401  (the fixture)
 from tests.factories import make_batch
 from tests.shop.helpers import order_of, stocked_product

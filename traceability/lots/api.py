@@ -12,19 +12,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from cooperatives.access import active_membership
-from cooperatives.models import Product, ProductStatus
-from core.db import db
 from core.errors import NotFound
 from core.gs1 import digital_link
 from core.urls import public_url
 from traceability.lots import epcis
+from traceability.lots.batches import readable_batch
 from traceability.lots.chain import verify_chain
 from traceability.lots.schemas import BatchOut, ChainReportOut
 from traceability.lots.summary import trace_summary as summary_of
-from traceability.models import Batch
 
 bp = Blueprint("traceability_api", __name__)
 MAX_ID = 2**31 - 1  # larger ids cannot exist; the databases would refuse to compare them
@@ -37,32 +33,6 @@ def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
             raise NotFound()
 
 
-PUBLIC_STATUSES = (ProductStatus.PUBLISHED, ProductStatus.ARCHIVED)
-
-
-def _is_member(producer_id: int) -> bool:
-    user = current_user
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_platform_admin or active_membership(user.id, producer_id) is not None)
-
-
-def readable_batch(batch_id: int) -> tuple[Batch, bool]:
-    """The batch and whether the caller is a member of its producer; NotFound when hidden."""
-    row = db.session.execute(
-        select(Batch, Product.status)
-        .join(Product, Product.id == Batch.product_id)
-        .where(Batch.id == batch_id)
-    ).first()
-    if row is None:
-        raise NotFound()
-    batch, product_status = row
-    member = _is_member(batch.producer_id)
-    if product_status not in PUBLIC_STATUSES and not member:
-        raise NotFound()
-    return batch, member
-
-
 def _cache(response: Response, public: bool) -> Response:
     # Recalls must show at once: shared caches may keep a public lot only briefly.
     response.headers["Cache-Control"] = "public, max-age=60" if public else "private, no-store"
@@ -72,7 +42,7 @@ def _cache(response: Response, public: bool) -> Response:
 
 @bp.get("/api/v1/batches/<int:batch_id>")
 def batch_json(batch_id: int):
-    batch, member = readable_batch(batch_id)
+    batch, member = readable_batch(batch_id, current_user)
     summary = summary_of(batch.id)
     product, producer = summary.product, summary.producer
     body: dict[str, Any] = {
@@ -127,7 +97,7 @@ def batch_json(batch_id: int):
 
 @bp.get("/api/v1/batches/<int:batch_id>/epcis")
 def batch_epcis(batch_id: int):
-    batch, member = readable_batch(batch_id)
+    batch, member = readable_batch(batch_id, current_user)
     document = epcis.epcis_document(batch.id)
     response = Response(
         json.dumps(document, ensure_ascii=False, separators=(",", ":")),
@@ -139,7 +109,7 @@ def batch_epcis(batch_id: int):
 
 @bp.get("/api/v1/batches/<int:batch_id>/verify")
 def batch_verify(batch_id: int):
-    batch, member = readable_batch(batch_id)
+    batch, member = readable_batch(batch_id, current_user)
     report = verify_chain(batch.id)
     response = jsonify(ChainReportOut().dump(report.as_dict()))
     response.headers["Cache-Control"] = "no-store"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts import audit
+from cooperatives.access import active_membership
 from cooperatives.models import Producer, Product, ProductStatus
 from core.db import after_rollback, db, utcnow
 from core.errors import Conflict, Invalid, NotFound
@@ -28,13 +29,8 @@ from core.images import delete_image, store_image
 from core.numbers import parse_id
 from core.places import province, ward
 from core.text import clean, clean_multiline
-from traceability.lots.events import (
-    UNITS,
-    EventKind,
-    append_locked,
-    lock_batch,
-    normalize_quantity,
-)
+from traceability.lots.event_kinds import UNITS, EventKind, normalize_quantity
+from traceability.lots.events import append_locked, lock_batch
 from traceability.lots.lineage import _link, _load_parents, _parent_shares, _parents_detail
 from traceability.models import Batch, BatchImage, BatchStatus
 
@@ -432,3 +428,27 @@ def origin_line(batch: Batch) -> str:
         return batch.origin_text
     parts = [ward(batch.origin_ward_code), province(batch.origin_province_code)]
     return ", ".join(p.name for p in parts if p is not None)
+
+
+# A lot of a product that is, or was, on sale is public (trace data is meant to be shared).
+PUBLIC_STATUSES = (ProductStatus.PUBLISHED, ProductStatus.ARCHIVED)
+
+
+def readable_batch(batch_id: int, user: Any) -> tuple[Batch, bool]:
+    """The batch and whether `user` is a member of its producer (or a platform admin);
+    NotFound for an unknown lot and for a draft product's lot shown to an outsider."""
+    row = db.session.execute(
+        select(Batch, Product.status)
+        .join(Product, Product.id == Batch.product_id)
+        .where(Batch.id == batch_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    batch, product_status = row
+    member = bool(
+        getattr(user, "is_authenticated", False)
+        and (user.is_platform_admin or active_membership(user.id, batch.producer_id) is not None)
+    )
+    if product_status not in PUBLIC_STATUSES and not member:
+        raise NotFound()
+    return batch, member

@@ -24,7 +24,7 @@ from core.places import province, ward
 from core.urls import public_url
 from traceability.lots.batches import origin_line
 from traceability.lots.chain import utc_iso
-from traceability.lots.events import EXT, UNITS, EventKind, local_event_time
+from traceability.lots.event_kinds import EXT, UNITS, EventKind, local_event_time
 from traceability.models import Batch, BatchInput, TraceEvent
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"

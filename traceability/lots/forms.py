@@ -25,7 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import ServiceForm
 from traceability.lots.batches import KNOWN_STANDARDS
-from traceability.lots.events import INSPECTION_RESULTS, UNITS, unit_label
+from traceability.lots.event_kinds import INSPECTION_RESULTS, UNITS, unit_label
 
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif"
 DECIMAL = {"inputmode": "decimal", "autocomplete": "off"}

@@ -14,12 +14,8 @@ from accounts import audit
 from core.db import db
 from core.errors import Invalid
 from core.numbers import parse_id
-from traceability.lots.events import (
-    EventKind,
-    append_locked,
-    lock_batch,
-    normalize_quantity,
-)
+from traceability.lots.event_kinds import EventKind, normalize_quantity
+from traceability.lots.events import append_locked, lock_batch
 from traceability.models import Batch, BatchInput, BatchStatus, TraceEvent
 
 MAX_PARENTS = 20

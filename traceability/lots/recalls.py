@@ -19,7 +19,8 @@ from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.text import clean_multiline
 from traceability import signals
-from traceability.lots.events import EventKind, append_locked, lock_batch
+from traceability.lots.event_kinds import EventKind
+from traceability.lots.events import append_locked, lock_batch
 from traceability.lots.lineage import descendant_ids
 from traceability.models import Batch, BatchStatus
 
@@ -50,6 +51,18 @@ def recall_authority(user: User | None, producer: Producer) -> str | None:
         )
     )
     return "council" if seat is not None else None
+
+
+def lot_for_authority(user: User | None, batch_id: int) -> tuple[Batch, str]:
+    """A lot this user may recall from the authorities' page, and the role they act in; 404
+    for a lot that does not exist or that they have no authority over (nothing is revealed)."""
+    batch = db.session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound()
+    role = recall_authority(user, batch.producer)
+    if role is None:
+        raise NotFound()
+    return batch, role
 
 
 @dataclass(frozen=True)

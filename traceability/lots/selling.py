@@ -15,8 +15,9 @@ from sqlalchemy import select
 from core.db import db
 from core.errors import NotFound
 from traceability.lots.batches import origin_line, standard_label
-from traceability.lots.events import UNITS as LOT_UNITS  # noqa: F401  (units a lot may be counted in)
-from traceability.lots.events import EventKind, lock_batch, record_event
+from traceability.lots.event_kinds import UNITS as LOT_UNITS  # noqa: F401  (units a lot may be counted in)
+from traceability.lots.event_kinds import EventKind
+from traceability.lots.events import lock_batch, record_event
 from traceability.lots.lineage import descendant_ids
 from traceability.models import Batch, BatchStatus
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from core.places import ward
-from traceability.lots.events import EventKind, kind_label, local_event_time
+from traceability.lots.event_kinds import EventKind, kind_label, local_event_time
 from traceability.models import TraceEvent
 
 

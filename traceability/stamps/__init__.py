@@ -26,21 +26,33 @@ from traceability.stamps.codes import (
     stamp_url,
 )
 from traceability.stamps.runs import (
+    LotStamps,
     check_quantity,
     create_run,
     get_run,
     get_stamp,
+    lots_to_stamp,
+    run_lot,
     runs_of,
+    sample_url,
+    stamp_with_url,
+    stamps_of_lot,
     state_counts,
 )
 
 __all__ = [
+    "stamps_of_lot",
+    "stamp_with_url",
+    "sample_url",
+    "run_lot",
+    "lots_to_stamp",
     "ALPHABET",
     "CHUNK",
     "CODE_LENGTH",
     "MAX_RANGE",
     "MAX_RUN",
     "PIN_DIGITS",
+    "LotStamps",
     "RangeResult",
     "activate_range",
     "check_quantity",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from cooperatives.models import Producer, Product
+from cooperatives.products import product_names
 from core.db import db
 from core.errors import Invalid, NotFound
 from core.gs1 import normalize_gtin
@@ -23,6 +25,7 @@ from traceability.stamps.codes import (
     pin_key,
     random_codes,
     stamp_pin,
+    stamp_url,
 )
 
 # ------------------------------------------------------------------------------------- runs
@@ -216,3 +219,68 @@ def get_stamp(producer_id: int, serial: int) -> Stamp:
     if stamp is None:
         raise NotFound(_("Không có tem số %(serial)s.", serial=serial))
     return stamp
+
+
+def stamp_with_url(producer_id: int, serial: int) -> tuple[Stamp, str]:
+    """One stamp of the producer and the address its QR code carries."""
+    stamp = get_stamp(producer_id, serial)
+    run = db.session.get(StampRun, stamp.run_id)
+    return stamp, stamp_url(run, serial, stamp.code, dl_serial=stamp.dl_serial)
+
+
+def sample_url(run: StampRun) -> str:
+    """The address printed on the run's first stamp ("" for a run without stamps)."""
+    first = db.session.execute(
+        select(Stamp.serial, Stamp.code, Stamp.dl_serial)
+        .where(Stamp.run_id == run.id)
+        .order_by(Stamp.serial)
+    ).first()
+    return stamp_url(run, first[0], first[1], dl_serial=first[2]) if first else ""
+
+
+def run_lot(run: StampRun) -> Batch | None:
+    """The lot a run was printed for, if any."""
+    return db.session.get(Batch, run.batch_id) if run.batch_id else None
+
+
+def lots_to_stamp(producer_id: int, limit: int = 200) -> list[tuple[Batch, str]]:
+    """The producer's open lots, newest first, each with its product's name: the lots stamps
+    may be printed for or activated on."""
+    names = product_names(producer_id)
+    lots = db.session.scalars(
+        select(Batch)
+        .where(Batch.producer_id == producer_id, Batch.status == BatchStatus.ACTIVE)
+        .order_by(Batch.produced_on.desc(), Batch.id.desc())
+        .limit(limit)
+    )
+    return [(lot, names.get(lot.product_id, "")) for lot in lots]
+
+
+@dataclass(frozen=True)
+class LotStamps:
+    lot: Batch
+    ranges: list[dict[str, Any]]  # consecutive serials of one state: first, last, state
+    total: int
+    scanned: int
+
+
+def stamps_of_lot(producer_id: int, batch_id: int, max_ranges: int = 500) -> LotStamps:
+    """The stamps activated for one of the producer's lots, as serial ranges, with the scans."""
+    lot = db.session.get(Batch, batch_id)
+    if lot is None or lot.producer_id != producer_id:
+        raise NotFound()
+    rows = db.session.execute(
+        select(Stamp.serial, Stamp.state)
+        .where(Stamp.producer_id == producer_id, Stamp.batch_id == batch_id)
+        .order_by(Stamp.serial)
+    ).all()
+    ranges: list[dict[str, Any]] = []
+    for serial, state in rows:
+        if ranges and ranges[-1]["state"] == state and ranges[-1]["last"] == serial - 1:
+            ranges[-1]["last"] = serial
+        else:
+            ranges.append({"first": serial, "last": serial, "state": state})
+    scanned = db.session.scalar(
+        select(func.coalesce(func.sum(Stamp.scan_count), 0)).where(Stamp.batch_id == batch_id)
+    )
+    return LotStamps(lot, ranges[:max_ranges], len(rows), int(scanned or 0))

@@ -23,18 +23,18 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_required
-from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from cooperatives.access import Acting
 from cooperatives.access import current_acting as _acting
-from cooperatives.models import MemberRole, Product, ProductStatus
-from core.db import db, unit_of_work
-from core.errors import DomainError, Invalid, NotFound
+from cooperatives.models import MemberRole
+from cooperatives.products import products_to_choose
+from core.db import unit_of_work
+from core.errors import DomainError, Invalid
 from core.forms import options
 from core.numbers import parse_id, parse_int
 from traceability import stamps
-from traceability.models import Batch, BatchStatus, Stamp, StampRun, StampState
+from traceability.models import StampRun, StampState
 from traceability.stamps import printing
 from traceability.stamps.forms import ActivateForm, PrintForm, RunForm, VoidForm
 
@@ -59,36 +59,10 @@ def _render(template: str, acting: Acting, status: int = 200, **context: Any):
     )
 
 
-def _products(producer_id: int) -> list[Product]:
-    return list(
-        db.session.scalars(
-            select(Product)
-            .where(Product.producer_id == producer_id, Product.status != ProductStatus.ARCHIVED)
-            .order_by(Product.name_vi)
-        )
-    )
-
-
-def _open_lots(producer_id: int) -> list[Batch]:
-    return list(
-        db.session.scalars(
-            select(Batch)
-            .where(Batch.producer_id == producer_id, Batch.status == BatchStatus.ACTIVE)
-            .order_by(Batch.produced_on.desc(), Batch.id.desc())
-            .limit(200)
-        )
-    )
-
-
 def _lot_choices(producer_id: int, empty: str | None) -> list[SelectChoice]:
-    names = dict(
-        db.session.execute(
-            select(Product.id, Product.name_vi).where(Product.producer_id == producer_id)
-        ).all()
-    )
     choices = [("", empty)] if empty else []
-    for lot in _open_lots(producer_id):
-        label = f"{lot.lot_code} · {names.get(lot.product_id, '')} · {lot.produced_on:%d/%m/%Y}"
+    for lot, product_name in stamps.lots_to_stamp(producer_id):
+        label = f"{lot.lot_code} · {product_name} · {lot.produced_on:%d/%m/%Y}"
         choices.append((str(lot.id), label))
     return options(choices)
 
@@ -122,7 +96,7 @@ def run_new(producer_id: int):
     form = RunForm()
     form.product_id.choices = options(
         [("", _("— Không in tên sản phẩm —"))]
-        + [(str(p.id), p.name_vi) for p in _products(producer_id)]
+        + [(str(p.id), p.name_vi) for p in products_to_choose(producer_id)]
     )
     form.batch_id.choices = _lot_choices(producer_id, _("— Chưa gắn lô (kích hoạt sau) —"))
     if request.method == "GET":
@@ -161,7 +135,7 @@ def _run_page(
     acting: Acting, run: StampRun, status: int = 200, print_form: PrintForm | None = None
 ) -> Any:
     counts = stamps.state_counts([run.id])[run.id]
-    lot = db.session.get(Batch, run.batch_id) if run.batch_id else None
+    lot = stamps.run_lot(run)
     if print_form is None:
         print_form = PrintForm(formdata=None)
         print_form.first.data, print_form.last.data = str(run.first_serial), str(run.last_serial)
@@ -172,11 +146,6 @@ def _run_page(
     activate_form.batch_id.choices = _lot_choices(acting.producer.id, _("— Chọn lô —"))
     if lot is not None:
         activate_form.batch_id.data = str(lot.id)
-    sample = db.session.execute(
-        select(Stamp.serial, Stamp.code, Stamp.dl_serial)
-        .where(Stamp.run_id == run.id)
-        .order_by(Stamp.serial)
-    ).first()
     return _render(
         "traceability/stamps/run.html",
         acting,
@@ -187,9 +156,7 @@ def _run_page(
         print_form=print_form,
         activate_form=activate_form,
         void_form=VoidForm(formdata=None),
-        sample_url=stamps.stamp_url(run, sample[0], sample[1], dl_serial=sample[2])
-        if sample
-        else "",
+        sample_url=stamps.sample_url(run),
         max_web_print=MAX_WEB_PRINT,
     )
 
@@ -241,9 +208,7 @@ def run_pdf(producer_id: int, run_id: int):
 
 
 def _single(producer_id: int, serial: int) -> printing.StampLabel:
-    stamp = stamps.get_stamp(producer_id, serial)
-    run = db.session.get(StampRun, stamp.run_id)
-    url = stamps.stamp_url(run, serial, stamp.code, dl_serial=stamp.dl_serial)
+    stamp, url = stamps.stamp_with_url(producer_id, serial)
     return printing.StampLabel(serial, stamp.code, url)
 
 
@@ -382,28 +347,12 @@ def void(producer_id: int):
 def batch_stamps(producer_id: int, batch_id: int):
     """The stamps activated for one lot, as serial ranges with their scan counts."""
     acting = _acting(producer_id)
-    lot = db.session.get(Batch, batch_id)
-    if lot is None or lot.producer_id != producer_id:
-        raise NotFound()
-    rows = db.session.execute(
-        select(Stamp.serial, Stamp.state)
-        .where(Stamp.producer_id == producer_id, Stamp.batch_id == batch_id)
-        .order_by(Stamp.serial)
-    ).all()
-    ranges: list[dict[str, Any]] = []
-    for serial, state in rows:
-        if ranges and ranges[-1]["state"] == state and ranges[-1]["last"] == serial - 1:
-            ranges[-1]["last"] = serial
-        else:
-            ranges.append({"first": serial, "last": serial, "state": state})
-    scanned = db.session.scalar(
-        select(func.coalesce(func.sum(Stamp.scan_count), 0)).where(Stamp.batch_id == batch_id)
-    )
+    found = stamps.stamps_of_lot(producer_id, batch_id)
     return _render(
         "traceability/stamps/lot.html",
         acting,
-        lot=lot,
-        ranges=ranges[:500],
-        total=len(rows),
-        scanned=scanned,
+        lot=found.lot,
+        ranges=found.ranges,
+        total=found.total,
+        scanned=found.scanned,
     )[0]

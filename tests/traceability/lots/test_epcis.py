@@ -163,7 +163,7 @@ def test_corrections_and_recalls_are_declared_in_the_document(ctx):
 
 def test_an_unusual_time_zone_offset_is_kept(ctx):
     batch = make_batch(make_product(make_producer()), "TZ-1", produced_on=date(2026, 11, 1))
-    from traceability.lots.events import time_from_form
+    from traceability.lots.event_kinds import time_from_form
 
     record_event(
         batch.id,

@@ -12,7 +12,7 @@ from core.db import db
 from core.errors import Conflict, Invalid
 from tests.conftest import login
 from tests.factories import add_member, make_batch, make_producer, make_product, make_user
-from traceability.lots import events
+from traceability.lots import event_kinds, events
 from traceability.lots.events import AppendOnlyViolation, correct_event, record_event
 from traceability.lots.timeline import timeline
 from traceability.models import TraceEvent
@@ -53,11 +53,11 @@ def test_each_kind_carries_its_epcis_meaning(ctx, kind, details, expected):
 
 def test_event_time_keeps_its_offset_and_is_stored_in_utc(ctx):
     batch = _batch()
-    when = events.time_from_form("2026-11-12", "07:30")
+    when = event_kinds.time_from_form("2026-11-12", "07:30")
     event = record_event(batch.id, "packing", event_time=when)
     db.session.expire(event)
     assert event.event_time == datetime(2026, 11, 12, 0, 30, tzinfo=UTC)
-    assert events.local_event_time(event).strftime("%H:%M %z") == "07:30 +0700"
+    assert event_kinds.local_event_time(event).strftime("%H:%M %z") == "07:30 +0700"
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_unknown_detail_keys_are_refused(ctx):
 
 def test_a_typed_date_and_time_are_checked(ctx):
     with pytest.raises(Invalid) as caught:
-        events.time_from_form("10/11/2026", "25:99")
+        event_kinds.time_from_form("10/11/2026", "25:99")
     assert set(caught.value.fields) == {"day", "clock"}
 
 
@@ -126,7 +126,7 @@ def test_a_correction_is_a_new_event_and_the_original_stays(ctx):
     wrong = record_event(
         batch.id,
         "shipping",
-        event_time=events.time_from_form("2026-11-12", "08:00"),
+        event_time=event_kinds.time_from_form("2026-11-12", "08:00"),
         details={"destination": "Hà Nam"},
     )
     original_hash = wrong.hash
@@ -134,7 +134,7 @@ def test_a_correction_is_a_new_event_and_the_original_stays(ctx):
         batch.id,
         wrong.id,
         reason="Gõ nhầm tỉnh",
-        event_time=events.time_from_form("2026-11-12", "08:00"),
+        event_time=event_kinds.time_from_form("2026-11-12", "08:00"),
         details={"destination": "Hà Nội"},
         recorded_by_id=None,
     )
