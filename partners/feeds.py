@@ -2,7 +2,9 @@
 read in pages of PAGE ids (keyset) so memory stays flat however large the catalogue.
 
 `updated_since` lists what changed since then: products still listed as items, products that
-left the partner's feed (unpublished, archived, opt-in withdrawn) as tombstones.
+left the partner's feed (unpublished, archived, opt-in withdrawn, product excluded by its
+producer) as tombstones; a product whose OCOP certificate lapsed or was revoked comes as an
+item with `ocop: null`, on the day it lapses even before `flask ocop expire` has run.
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, union
 
-from cooperatives.models import Producer, Product, ProductImage, ProductStatus, Variant
+from cooperatives.models import (
+    OcopCertificate,
+    Producer,
+    Product,
+    ProductImage,
+    ProductStatus,
+    Variant,
+)
 from cooperatives.ocop.certificates import valid_certificates
 from core import places
 from core.db import db, utcnow
@@ -27,7 +36,7 @@ from core.gs1 import digital_link
 from core.i18n import local_today
 from core.numbers import parse_int
 from core.urls import public_url
-from partners.models import FeedChange, PartnerOptIn
+from partners.models import FeedChange, PartnerOptIn, PartnerProductExclusion
 from shop.inventory.models import Reservation, StockLot, StockMovement
 from shop.inventory.services import available_units
 from traceability.lots.selling import lot_facts
@@ -62,8 +71,9 @@ def decode_cursor(cursor: str | None) -> int:
 
 
 def visible_ids(partner_id: int):
-    """Products the partner may list now (a select of Product.id). A correlated EXISTS, so a
-    keyset walk goes along the product key instead of sorting every listed product per page."""
+    """Products the partner may list now (a select of Product.id): published, of a producer
+    opted in to the partner, not excluded by it. Correlated EXISTS, so a keyset walk goes along
+    the product key instead of sorting every listed product per page."""
     opted_in = (
         select(PartnerOptIn.id)
         .where(
@@ -73,7 +83,17 @@ def visible_ids(partner_id: int):
         )
         .exists()
     )
-    return select(Product.id).where(Product.status == ProductStatus.PUBLISHED.value, opted_in)
+    excluded = (
+        select(PartnerProductExclusion.id)
+        .where(
+            PartnerProductExclusion.partner_id == partner_id,
+            PartnerProductExclusion.product_id == Product.id,
+        )
+        .exists()
+    )
+    return select(Product.id).where(
+        Product.status == ProductStatus.PUBLISHED.value, opted_in, ~excluded
+    )
 
 
 def _candidates(partner_id: int, since: datetime | None):
@@ -86,7 +106,17 @@ def _candidates(partner_id: int, since: datetime | None):
         FeedChange.changed_at >= since,
         or_(FeedChange.partner_id.is_(None), FeedChange.partner_id == partner_id),
     )
-    return union(changed, logged).subquery()
+    # Stars end the day after valid_until, whether or not `flask ocop expire` has logged it.
+    lapsed = visible_ids(partner_id).where(
+        select(OcopCertificate.id)
+        .where(
+            OcopCertificate.product_id == Product.id,
+            OcopCertificate.valid_until >= since.date() - timedelta(days=1),
+            OcopCertificate.valid_until < local_today(),
+        )
+        .exists()
+    )
+    return union(changed, logged, lapsed).subquery()
 
 
 def id_pages(

@@ -344,3 +344,28 @@ def test_the_admin_sees_every_delivery_and_replays_with_csrf(app, hooked, receiv
         f"/admin/partners/{hooked['partner_id']}/webhooks", data={"url": "ftp://x"}
     )
     assert refused.status_code == 422
+
+
+def test_excluding_a_product_sends_its_removal_and_letting_it_back_an_update(hooked, receiver):
+    services.set_listed_products(hooked["producer_id"], hooked["partner_id"], set())
+    db.session.commit()
+    make_due()
+    delivery.deliver_due()
+    events = [Webhook(hooked["secret"]).verify(b, h) for h, b in receiver.requests]
+    assert [(e["type"], e["data"]) for e in events] == [
+        ("product.removed", {"id": hooked["product_id"], "removed": True})
+    ]
+
+    rename(hooked["product_id"], "Cam đã ẩn")  # an excluded product's changes are not sent
+    services.set_listed_products(hooked["producer_id"], hooked["partner_id"], set())
+    db.session.commit()
+    assert rows(event="product.updated") == []
+
+    services.set_listed_products(
+        hooked["producer_id"], hooked["partner_id"], {hooked["product_id"]}
+    )
+    db.session.commit()
+    make_due()
+    delivery.deliver_due()
+    last = Webhook(hooked["secret"]).verify(receiver.requests[-1][1], receiver.requests[-1][0])
+    assert last["type"] == "product.updated" and last["data"]["title"] == "Cam đã ẩn"
