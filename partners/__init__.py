@@ -111,6 +111,7 @@ def init_app(app: Flask) -> None:
 
     add_link(app, "site", "partners.admin_list", _l("Đối tác"), order=25, shown=_admin)
     add_link(app, "producer.nav", "partners.producer_partners", _l("Bán qua đối tác"), order=60)
+    add_link(app, "site.footer", "partners.developers", _l("API cho đối tác"), order=20)
 
     # Receivers are module-level (blinker holds weak references) and connected once.
     if not _RECEIVERS:

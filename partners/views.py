@@ -141,6 +141,24 @@ def producer_partner_products(producer_id: int, partner_id: int):
     return redirect(target + "#products", 303)
 
 
+@bp.get("/developers")
+def developers():
+    """The partner API for people: what it offers, keys, curl examples, signature checks."""
+    from accounts.api_keys import DEFAULT_RATE_LIMIT
+    from core.urls import public_url
+    from partners.webhooks import EVENTS
+
+    base = public_url().rstrip("/")
+    return render_template(
+        "partners/developers.html",
+        base=base,
+        openapi_url=f"{base}/api/v1/openapi.json",
+        scopes=services.PARTNER_SCOPES,
+        events=EVENTS,
+        rate=DEFAULT_RATE_LIMIT,
+    )
+
+
 @bp.get("/manage/<int:producer_id>/partners/products.<any(xlsx, csv):kind>")
 def producer_spreadsheet(producer_id: int, kind: str):
     from flask import Response, stream_with_context
