@@ -214,10 +214,9 @@ def set_listed_products(
     """Of the producer's choosable products, exactly `listed` may appear in the feeds of a
     partner it has opted in to; the others are excluded. Returns (excluded, included now).
     An exclusion removes the product from that partner's feeds at once (a tombstone with
-    `updated_since`, a product.removed webhook)."""
+    `updated_since`, a product.removed webhook). NotFound for a partner not opted in to."""
     if not isinstance(partner_id, int) or partner_id not in opted_in_partner_ids(producer_id):
-        message = _l("Cơ sở chưa chọn bán qua đối tác này.")
-        raise Invalid(message, fields={"partner": message})
+        raise NotFound()  # for this producer, a partner it has not chosen is not there
     among = {p.id for p in choosable_products(producer_id)}
     if not set(listed) <= among:
         message = _l("Vui lòng chọn sản phẩm trong danh sách.")

@@ -17,7 +17,7 @@ from cooperatives.access import Acting
 from cooperatives.models import MemberRole
 from cooperatives.products import set_status
 from core.db import db, utcnow
-from core.errors import Invalid
+from core.errors import Invalid, NotFound
 from core.i18n import local_today
 from partners import services
 from partners.models import FeedChange, PartnerProductExclusion
@@ -132,9 +132,9 @@ def test_only_partners_opted_in_to_and_own_products_can_be_chosen(shelf):
     with pytest.raises(Invalid):
         services.set_listed_products(shelf["producer_id"], shelf["postmart"], {outsider.id})
     services.set_opt_ins(shelf["producer_id"], {shelf["voso"]})
-    with pytest.raises(Invalid):
+    with pytest.raises(NotFound):
         services.set_listed_products(shelf["producer_id"], shelf["postmart"], set())
-    with pytest.raises(Invalid):
+    with pytest.raises(NotFound):
         services.set_listed_products(shelf["producer_id"], "1", set())
     db.session.rollback()
 
