@@ -2,9 +2,10 @@
 304 on an unchanged feed, against a raw dump of the same product columns to JSON in the same
 run; time and Python heap peak (tracemalloc, a separate pass) of each.
 
-    .venv/bin/python bench/bench_partner_feeds.py [--products 100000] [--db sqlite|postgresql]
+    .venv/bin/python -m bench.bench_partner_feeds [--products 100000] [--db sqlite|postgresql|both]
 
-In-process (Flask test client streaming the body chunk by chunk); its own database.
+In-process (Flask test client streaming the body chunk by chunk); its own database. Writes
+bench/results/partner_feeds.json (per database: seconds, heap peaks and the ratios).
 """
 
 from __future__ import annotations
@@ -26,9 +27,23 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--producers", type=int, default=1000)
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
+    from bench.harness import write_results
 
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    figures = {kind: with_database(kind, args) for kind in kinds}
+    write_results(
+        "partner_feeds",
+        "a raw dump of the same product and variant columns to JSON (same run, same database);"
+        " the 304 against /healthz",
+        figures,
+        products=args.products,
+    )
+    return 0
+
+
+def with_database(kind: str, args) -> dict:
     from sqlalchemy import create_engine, text
 
     tmp = tempfile.mkdtemp(prefix="partner-bench-")
@@ -36,7 +51,7 @@ def main() -> int:
         "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     )
     name = f"partner_bench_{uuid.uuid4().hex[:8]}"
-    if args.db == "sqlite":
+    if kind == "sqlite":
         url = f"sqlite:///{tmp}/bench.sqlite"
     else:
         engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -47,14 +62,14 @@ def main() -> int:
     try:
         return run(url, tmp, args)
     finally:
-        if args.db == "postgresql":
+        if kind == "postgresql":
             engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             engine.dispose()
 
 
-def run(url: str, tmp: str, args) -> int:  # noqa: PLR0915  (one linear script)
+def run(url: str, tmp: str, args) -> dict:  # noqa: PLR0915  (one linear script)
     from sqlalchemy import select
 
     from cooperatives.models import Producer, Product, Variant
@@ -168,7 +183,26 @@ def run(url: str, tmp: str, args) -> int:  # noqa: PLR0915  (one linear script)
     print(f"JSON feed / raw dump: {results['JSON feed, full'][0] / raw:.2f}×")
     print(f"XML feed / raw dump: {results['Google XML feed'][0] / raw:.2f}×")
     print(f"304 median {median:.1f} ms vs /healthz {base:.1f} ms ({median / base:.1f}×)")
-    return 0
+    json_feed, xml_feed, dump = (
+        results["JSON feed, full"],
+        results["Google XML feed"],
+        results["raw dump (same columns → JSON)"],
+    )
+    return {
+        "published_products": published,
+        "raw_dump_seconds": round(dump[0], 2),
+        "raw_dump_heap_peak_mb": round(dump[1], 1),
+        "json_feed_seconds": round(json_feed[0], 2),
+        "json_feed_heap_peak_mb": round(json_feed[1], 1),
+        "json_feed_bytes": json_feed[2][1],
+        "xml_feed_seconds": round(xml_feed[0], 2),
+        "xml_feed_heap_peak_mb": round(xml_feed[1], 1),
+        "json_vs_raw_dump_ratio": round(json_feed[0] / raw, 2),
+        "xml_vs_raw_dump_ratio": round(xml_feed[0] / raw, 2),
+        "not_modified_median_ms": round(median, 2),
+        "healthz_median_ms": round(base, 2),
+        "not_modified_vs_healthz_ratio": round(median / base, 2),
+    }
 
 
 if __name__ == "__main__":

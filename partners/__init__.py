@@ -40,6 +40,14 @@ def _webhook_settings(app: Flask) -> None:
         if value is None:
             raise RuntimeError(f"{name} must be a whole number from {low} to {high}")
         app.config.setdefault(name, value)
+    # Webhooks to 127.0.0.1 (a receiver on this machine): development and tests only.
+    raw = os.environ.get("WEBHOOK_ALLOW_LOOPBACK", "").strip().lower()
+    if raw not in ("", "true", "false", "1", "0"):
+        raise RuntimeError("WEBHOOK_ALLOW_LOOPBACK must be true or false")
+    default = app.config.get("APP_ENV") in ("development", "testing")
+    app.config.setdefault("WEBHOOK_ALLOW_LOOPBACK", raw in ("true", "1") if raw else default)
+    if app.config["WEBHOOK_ALLOW_LOOPBACK"] and app.config.get("APP_ENV") == "production":
+        raise RuntimeError("WEBHOOK_ALLOW_LOOPBACK cannot be set in production")
 
 
 def _connect_webhooks() -> None:
@@ -102,6 +110,7 @@ def init_app(app: Flask) -> None:
 
     add_link(app, "site", "partners.admin_list", _l("Đối tác"), order=25, shown=_admin)
     add_link(app, "producer.nav", "partners.producer_partners", _l("Bán qua đối tác"), order=60)
+    add_link(app, "site.footer", "partners.developers", _l("API cho đối tác"), order=20)
 
     # Receivers are module-level (blinker holds weak references) and connected once.
     if not _RECEIVERS:

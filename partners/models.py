@@ -58,9 +58,24 @@ class PartnerOptIn(db.Model):
     withdrawn_at: Mapped[datetime | None]
 
 
+class PartnerProductExclusion(db.Model):
+    """A product its producer keeps out of one partner's feeds (the opt-in covers the rest)."""
+
+    __tablename__ = "partner_product_exclusion"
+    __table_args__ = (UniqueConstraint("partner_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class FeedChange(db.Model):
     """A product left (or changed in) feeds without its own updated_at moving: unpublished,
-    archived, certificate revoked/lapsed, opt-in granted/withdrawn. partner_id None: all."""
+    archived, certificate revoked/lapsed, opt-in granted/withdrawn, product excluded/included.
+    partner_id None: all."""
 
     __tablename__ = "partner_feed_change"
     __table_args__ = (Index("ix_partner_feed_change_at", "changed_at"),)

@@ -2,13 +2,80 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
 from core.openapi import json_response
 from partners.feeds import CURSOR_PATTERN
 from partners.schemas import SCHEMAS as FEED_SCHEMAS
-from partners.schemas import FeedPageOut, OrderIn, PartnerOrderOut  # noqa: F401
-from partners.webhooks.schemas import WebhookDeliveryOut, WebhookDeliveryPageOut
+from partners.schemas import FeedPageOut, OrderIn, PartnerOrderOut
+from partners.webhooks.schemas import (
+    WebhookDeliveryOut,
+    WebhookDeliveryPageOut,
+    WebhookEndpointCreatedOut,
+    WebhookEndpointIn,
+    WebhookEndpointListOut,
+)
 
-SCHEMAS = (*FEED_SCHEMAS, WebhookDeliveryPageOut, WebhookDeliveryOut)
+SCHEMAS = (
+    *FEED_SCHEMAS,
+    WebhookDeliveryPageOut,
+    WebhookDeliveryOut,
+    WebhookEndpointListOut,
+    WebhookEndpointCreatedOut,
+)
+
+
+def _rule(rule: Any, *, array: bool) -> dict[str, Any]:
+    """A marshmallow validator as JSON Schema keywords (unknown validators add nothing)."""
+    if isinstance(rule, validate.Length):
+        low, high = ("minItems", "maxItems") if array else ("minLength", "maxLength")
+        found = {low: rule.min, high: rule.max}
+    elif isinstance(rule, validate.Range):
+        found = {"minimum": rule.min, "maximum": rule.max}
+    elif isinstance(rule, validate.OneOf):
+        found = {"enum": list(rule.choices)}
+    elif isinstance(rule, validate.Regexp):
+        found = {"pattern": rule.regex.pattern}
+    else:
+        found = {}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _input_field(field: fields.Field) -> dict[str, Any]:
+    """JSON Schema of one `…In` field, its validators included (lengths, ranges, choices)."""
+    if isinstance(field, fields.Nested):
+        return input_schema(field.nested)  # type: ignore[arg-type]
+    if isinstance(field, fields.List):
+        described: dict[str, Any] = {"type": "array", "items": _input_field(field.inner)}
+    elif isinstance(field, fields.Integer):
+        described = {"type": "integer"}
+    elif isinstance(field, fields.Boolean):
+        described = {"type": "boolean"}
+    else:
+        described = {"type": "string"}
+    for rule in field.validators:
+        described.update(_rule(rule, array=described["type"] == "array"))
+    if "description" in field.metadata:
+        described["description"] = field.metadata["description"]
+    return described
+
+
+def input_schema(schema: type[Schema] | Schema) -> dict[str, Any]:
+    """The request body an `…In` schema loads (unknown fields are refused: no others)."""
+    instance = schema() if isinstance(schema, type) else schema
+    loaded = {f.data_key or k: f for k, f in instance.load_fields.items()}
+    body: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: _input_field(f) for name, f in loaded.items()},
+    }
+    required = [name for name, f in loaded.items() if f.required]
+    if required:
+        body["required"] = required
+    return body
+
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 SECURITY = [{"apiKey": []}]
@@ -37,43 +104,15 @@ WEBHOOK_NOTE = (
     "with the product as it is when sent. Needs scope webhooks:manage."
 )
 
-ORDER_IN = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["lines", "contact"],
-    "properties": {
-        "lines": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 50,
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["variant_id", "quantity"],
-                "properties": {
-                    "variant_id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
-                    "quantity": {"type": "integer", "minimum": 1, "maximum": 1000},
-                    "expected_price_vnd": {"type": "integer", "minimum": 0},
-                },
-            },
-        },
-        "contact": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["name", "phone", "province_code", "ward_code", "street"],
-            "properties": {
-                "name": {"type": "string", "maxLength": 120},
-                "phone": {"type": "string", "maxLength": 20},
-                "email": {"type": "string", "maxLength": 254},
-                "province_code": {"type": "integer", "minimum": 1, "maximum": 999},
-                "ward_code": {"type": "integer", "minimum": 1, "maximum": 999999},
-                "street": {"type": "string", "maxLength": 200},
-                "note": {"type": "string", "maxLength": 1000},
-            },
-        },
-        "payment_method": {"type": "string", "enum": ["cod", "partner"]},
-    },
-}
+ENDPOINT_NOTE = (
+    "Events are POSTed to public http(s) addresses only: a URL whose host is, or resolves to, a "
+    "loopback, private, link-local, shared, multicast or reserved address is refused (422, "
+    "problem+json `about:blank#forbidden_address`), and every delivery checks the address again "
+    "after DNS resolution. The `whsec_…` secret signs every delivery (Standard Webhooks); keep "
+    "it, it is not shown again. Needs scope webhooks:manage."
+)
+
+ORDER_IN = input_schema(OrderIn)
 
 PATHS = {
     "/api/v1/feeds/products": {
@@ -218,6 +257,31 @@ PATHS = {
                 **ERRORS,
             },
         }
+    },
+    "/api/v1/webhooks/endpoints": {
+        "get": {
+            "summary": "This partner's webhook endpoints",
+            "tags": ["webhooks"],
+            "security": SECURITY,
+            "responses": {
+                "200": json_response("the endpoints", WebhookEndpointListOut),
+                **ERRORS,
+            },
+        },
+        "post": {
+            "summary": "Register an endpoint; its signing secret is in this answer only",
+            "description": ENDPOINT_NOTE,
+            "tags": ["webhooks"],
+            "security": SECURITY,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": input_schema(WebhookEndpointIn)}},
+            },
+            "responses": {
+                "201": json_response("the endpoint and its secret", WebhookEndpointCreatedOut),
+                **ERRORS,
+            },
+        },
     },
     "/api/v1/webhooks/deliveries/{delivery_id}/replay": {
         "post": {

@@ -7,16 +7,22 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from accounts import api_keys
 from accounts.identifiers import printable
 from accounts.models import ApiKey
-from cooperatives.models import Product
+from cooperatives.models import Product, ProductStatus
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
-from partners.models import FeedChange, Partner, PartnerKey, PartnerOptIn
-from partners.webhooks.outbox import note_withdrawal
+from partners.models import (
+    FeedChange,
+    Partner,
+    PartnerKey,
+    PartnerOptIn,
+    PartnerProductExclusion,
+)
+from partners.webhooks.outbox import note_exclusions, note_withdrawal
 
 PARTNER_SCOPES = {
     "feeds:read": _l("Đọc nguồn cấp sản phẩm (JSON, XML, CSV)"),
@@ -170,6 +176,74 @@ def set_opt_ins(producer_id: int, partner_ids: set[int]) -> tuple[set[int], set[
         _record_for_producer(producer_id, partner_id, "withdrawn")
         note_withdrawal(producer_id, partner_id)
     return granted, withdrawn
+
+
+# ------------------------------------------------------------------ per-product opt-out
+
+
+def choosable_products(producer_id: int) -> list[Product]:
+    """The producer's products a listing choice applies to (archived ones are listed nowhere)."""
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(
+                Product.producer_id == producer_id,
+                Product.status != ProductStatus.ARCHIVED.value,
+            )
+            .order_by(Product.name_vi, Product.id)
+        )
+    )
+
+
+def excluded_product_ids(producer_id: int) -> dict[int, set[int]]:
+    """partner id → ids of this producer's products kept out of that partner's feeds."""
+    rows = db.session.execute(
+        select(PartnerProductExclusion.partner_id, PartnerProductExclusion.product_id)
+        .join(Product, Product.id == PartnerProductExclusion.product_id)
+        .where(Product.producer_id == producer_id)
+    )
+    found: dict[int, set[int]] = {}
+    for partner_id, product_id in rows:
+        found.setdefault(partner_id, set()).add(product_id)
+    return found
+
+
+def set_listed_products(
+    producer_id: int, partner_id: Any, listed: set[int]
+) -> tuple[set[int], set[int]]:
+    """Of the producer's choosable products, exactly `listed` may appear in the feeds of a
+    partner it has opted in to; the others are excluded. Returns (excluded, included now).
+    An exclusion removes the product from that partner's feeds at once (a tombstone with
+    `updated_since`, a product.removed webhook). NotFound for a partner not opted in to."""
+    if not isinstance(partner_id, int) or partner_id not in opted_in_partner_ids(producer_id):
+        raise NotFound()  # for this producer, a partner it has not chosen is not there
+    among = {p.id for p in choosable_products(producer_id)}
+    if not set(listed) <= among:
+        message = _l("Vui lòng chọn sản phẩm trong danh sách.")
+        raise Invalid(message, fields={"products": message})
+    current = excluded_product_ids(producer_id).get(partner_id, set()) & among
+    wanted = among - set(listed)
+    newly_excluded, included = wanted - current, current - wanted
+    for product_id in sorted(newly_excluded):
+        db.session.add(PartnerProductExclusion(partner_id=partner_id, product_id=product_id))
+    if included:
+        db.session.execute(
+            delete(PartnerProductExclusion).where(
+                PartnerProductExclusion.partner_id == partner_id,
+                PartnerProductExclusion.product_id.in_(sorted(included)),
+            )
+        )
+    now = utcnow()
+    for product_ids, reason in ((newly_excluded, "excluded"), (included, "included")):
+        for product_id in sorted(product_ids):
+            db.session.add(
+                FeedChange(
+                    product_id=product_id, partner_id=partner_id, reason=reason, changed_at=now
+                )
+            )
+    db.session.flush()
+    note_exclusions(partner_id, newly_excluded, included)
+    return newly_excluded, included
 
 
 def record_change(product_id: int, reason: str) -> None:

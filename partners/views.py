@@ -105,11 +105,57 @@ def producer_partners(producer_id: int):
         else:
             flash(_("Đã lưu danh sách đối tác được bán sản phẩm của cơ sở."), "info")
             return redirect(url_for("partners.producer_partners", producer_id=producer_id), 303)
-    return render_template(
+    return _producer_page(acting.producer)
+
+
+def _producer_page(producer, open_partner: int | None = None, status: int = 200):
+    html = render_template(
         "partners/producer_partners.html",
-        producer=acting.producer,
+        producer=producer,
         partners=services.active_partners(),
-        chosen=services.opted_in_partner_ids(acting.producer.id),
+        chosen=services.opted_in_partner_ids(producer.id),
+        products=services.choosable_products(producer.id),
+        excluded=services.excluded_product_ids(producer.id),
+        open_partner=open_partner,
+    )
+    return html, status
+
+
+@bp.post("/manage/<int:producer_id>/partners/<int:partner_id>/products")
+def producer_partner_products(producer_id: int, partner_id: int):
+    """Which of the producer's products one partner it opted in to may list."""
+    acting = current_acting(producer_id, MANAGERS)
+    listed = set()
+    for raw in request.form.getlist("product_id")[:2000]:
+        value = parse_id(raw)
+        if value is not None:
+            listed.add(value)
+    try:
+        with unit_of_work():
+            services.set_listed_products(acting.producer.id, partner_id, listed)
+    except Invalid as error:
+        flash(str(next(iter(error.fields.values()), error.message)), "error")
+        return _producer_page(acting.producer, partner_id, 422)
+    flash(_("Đã lưu các sản phẩm được đăng trên đối tác này."), "info")
+    target = url_for("partners.producer_partners", producer_id=producer_id)
+    return redirect(target + "#products", 303)
+
+
+@bp.get("/developers")
+def developers():
+    """The partner API for people: what it offers, keys, curl examples, signature checks."""
+    from accounts.api_keys import DEFAULT_RATE_LIMIT
+    from core.urls import public_url
+    from partners.webhooks import EVENTS
+
+    base = public_url().rstrip("/")
+    return render_template(
+        "partners/developers.html",
+        base=base,
+        openapi_url=f"{base}/api/v1/openapi.json",
+        scopes=services.PARTNER_SCOPES,
+        events=EVENTS,
+        rate=DEFAULT_RATE_LIMIT,
     )
 
 

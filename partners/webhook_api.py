@@ -1,19 +1,29 @@
-"""The partner's own webhook delivery log under /api/v1/webhooks (scope webhooks:manage):
-read it newest first, replay a delivery. Errors are application/problem+json."""
+"""The partner's own webhooks under /api/v1/webhooks (scope webhooks:manage): register and list
+endpoints (public http(s) addresses only), read the delivery log newest first, replay a
+delivery. Errors are application/problem+json."""
 
 from __future__ import annotations
 
 from flask import Blueprint, g, request
 from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
 
 from accounts.api_keys import require_api_key
 from core.errors import Forbidden, Invalid
 from core.numbers import parse_int
 from core.security import csrf
-from partners.api import _check_query
+from partners.api import _check_query, _flatten
+from partners.schemas import FullFeedQueryIn as FullQueryIn
 from partners.services import partner_of_key
 from partners.webhooks import services
-from partners.webhooks.schemas import DeliveryQueryIn, WebhookDeliveryOut, WebhookDeliveryPageOut
+from partners.webhooks.schemas import (
+    DeliveryQueryIn,
+    WebhookDeliveryOut,
+    WebhookDeliveryPageOut,
+    WebhookEndpointCreatedOut,
+    WebhookEndpointIn,
+    WebhookEndpointListOut,
+)
 
 bp = Blueprint("partners_webhooks_api", __name__, url_prefix="/api/v1/webhooks")
 csrf.exempt(bp)
@@ -58,3 +68,44 @@ def replay(delivery_id: int):
         raise Invalid(_l("Yêu cầu này không nhận tham số."))
     row = services.replay(delivery_id, partner_id=_partner_id())
     return WebhookDeliveryOut().dump(services.describe(row)), 202
+
+
+def _endpoint(endpoint) -> dict:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": list(endpoint.events or []),
+        "active": endpoint.active,
+        "created_at": endpoint.created_at,
+    }
+
+
+@bp.get("/endpoints")
+@require_api_key("webhooks:manage")
+def endpoints():
+    _check_query(FullQueryIn())
+    rows = services.endpoints_of(_partner_id())
+    return WebhookEndpointListOut().dump({"items": [_endpoint(e) for e in rows]})
+
+
+@bp.post("/endpoints")
+@require_api_key("webhooks:manage")
+def add_endpoint():
+    """The secret is in this answer only (no-store)."""
+    if request.args:
+        raise Invalid(_l("Yêu cầu này không nhận tham số."))
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise Invalid(_l("Thân yêu cầu cần là một đối tượng JSON."))
+    try:
+        data = WebhookEndpointIn().load(payload)
+    except ValidationError as error:
+        fields = _flatten(error.messages)
+        raise Invalid(
+            _l("Tham số không hợp lệ: %(names)s", names=", ".join(sorted(fields))[:300]),
+            fields=fields,
+        ) from None
+    endpoint, secret = services.add_endpoint(_partner_id(), data["url"], data.get("events"))
+    body = WebhookEndpointCreatedOut().dump({**_endpoint(endpoint), "secret": secret})
+    headers = {"Cache-Control": "no-store", "Location": "/api/v1/webhooks/endpoints"}
+    return body, 201, headers

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -28,7 +29,7 @@ from cooperatives.models import Product
 from core.db import db, unit_of_work, utcnow
 from core.i18n import local_today
 from partners import feeds
-from partners.webhooks import signing
+from partners.webhooks import addresses, signing
 from partners.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 BATCH = 50
@@ -163,29 +164,30 @@ def prepare(rows: list[WebhookDelivery]) -> list[Outgoing]:
     return out
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is an answer, not an invitation to post elsewhere
+_OPENERS = {flag: addresses.opener(allow_loopback=flag) for flag in (False, True)}
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
-def send(item: Outgoing, timeout: float) -> tuple[int | None, str]:
-    """(HTTP status or None, an excerpt of the answer or the error)."""
+def send(item: Outgoing, timeout: float, allow_loopback: bool = False) -> tuple[int | None, str]:
+    """(HTTP status or None, an excerpt of the answer or the error). Only to public http(s)
+    addresses, checked after DNS resolution on the address connected to (addresses.py)."""
+    if urlsplit(item.url).scheme not in addresses.SCHEMES:
+        return None, "ForbiddenAddress: not an http(s) URL"
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "ChoQue-Webhooks/1",
         **signing.headers(item.secret, item.msg_id, int(time.time()), item.body),
     }
-    # clean_url admitted only http(s) addresses
+    # an http(s) URL (checked above); the opener connects only to public addresses
     request = urllib.request.Request(item.url, data=item.body, headers=headers, method="POST")  # noqa: S310
     try:
-        with _OPENER.open(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENERS[allow_loopback].open(request, timeout=timeout) as response:  # noqa: S310
             return response.status, response.read(EXCERPT).decode("utf-8", "replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read(EXCERPT).decode("utf-8", "replace")
-    except (OSError, ValueError) as error:  # refused, timed out, bad address
+    except urllib.error.URLError as error:  # refused, timed out, an inside address
+        reason = error.reason if isinstance(error.reason, Exception) else error
+        return None, f"{type(reason).__name__}: {reason}"[:EXCERPT]
+    except (OSError, ValueError) as error:  # timed out while reading, bad address
         return None, f"{type(error).__name__}: {error}"[:EXCERPT]
 
 
@@ -228,8 +230,9 @@ def deliver_batch(limit: int = BATCH) -> int:
         outgoing = prepare(rows)
     db.session.close()  # no transaction held while waiting on partners
     timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 10)
+    loopback = bool(_setting("WEBHOOK_ALLOW_LOOPBACK", False))
     with ThreadPoolExecutor(max_workers=_setting("WEBHOOK_CONCURRENCY", 8)) as pool:
-        results = list(pool.map(lambda item: send(item, timeout), outgoing))
+        results = list(pool.map(lambda item: send(item, timeout, loopback), outgoing))
     with unit_of_work():
         for item, (status, excerpt) in zip(outgoing, results, strict=True):
             record(token, item, status, excerpt)

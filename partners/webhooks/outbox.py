@@ -16,7 +16,13 @@ from sqlalchemy import Integer, insert, literal, select
 from cooperatives.models import Product, ProductStatus, Variant
 from core import jobs
 from core.db import db, utcnow
-from partners.models import FeedChange, Partner, PartnerOptIn, PartnerOrder
+from partners.models import (
+    FeedChange,
+    Partner,
+    PartnerOptIn,
+    PartnerOrder,
+    PartnerProductExclusion,
+)
 from partners.webhooks import COALESCED
 from partners.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -36,6 +42,7 @@ def _notes(session: Any | None = None) -> dict[str, Any]:
             "orders": [],
             "recalls": [],
             "withdrawn": [],
+            "excluded": [],
         }
     return notes
 
@@ -72,6 +79,11 @@ def note_withdrawal(producer_id: int, partner_id: int) -> None:
     _notes()["withdrawn"].append((producer_id, partner_id))
 
 
+def note_exclusions(partner_id: int, excluded: set[int], included: set[int]) -> None:
+    """A producer kept products out of (or let them back into) one partner's feeds."""
+    _notes()["excluded"].append((partner_id, set(excluded), set(included)))
+
+
 # ------------------------------------------------------------------ before commit: rows
 
 
@@ -89,13 +101,22 @@ def _endpoints() -> dict[int, list[tuple[int, list[str]]]]:
 
 
 def _audience(product_ids: set[int], *, published_only: bool) -> list[tuple[int, int]]:
-    """(product id, partner id) for partners whose opt-in covers these products."""
+    """(product id, partner id) for partners whose opt-in covers these products (and that
+    the producer has not kept them from)."""
     if not product_ids:
         return []
+    excluded = (
+        select(PartnerProductExclusion.id)
+        .where(
+            PartnerProductExclusion.partner_id == PartnerOptIn.partner_id,
+            PartnerProductExclusion.product_id == Product.id,
+        )
+        .exists()
+    )
     query = (
         select(Product.id, PartnerOptIn.partner_id)
         .join(PartnerOptIn, PartnerOptIn.producer_id == Product.producer_id)
-        .where(Product.id.in_(sorted(product_ids)), PartnerOptIn.withdrawn_at.is_(None))
+        .where(Product.id.in_(sorted(product_ids)), PartnerOptIn.withdrawn_at.is_(None), ~excluded)
     )
     if published_only:
         query = query.where(Product.status == ProductStatus.PUBLISHED.value)
@@ -193,9 +214,21 @@ def _product_rows(out: _Rows, notes: dict[str, Any], session: Any) -> None:
             select(Product.id).where(Product.producer_id == producer_id)
         ):
             out.add(partner_id, "product.removed", product_id, {"id": product_id, "removed": True})
+    for partner_id, excluded, included in notes["excluded"]:
+        for product_id in sorted(excluded):
+            out.add(partner_id, "product.removed", product_id, {"id": product_id, "removed": True})
+        listed = set(db.session.scalars(_published(included)))
+        for product_id in sorted(listed):
+            out.add(partner_id, "product.updated", product_id)
     stock_products = _variant_products(notes["stock"]) - removed
     for product_id, partner_id in _audience(stock_products, published_only=True):
         out.add(partner_id, "stock.changed", product_id)
+
+
+def _published(product_ids: set[int]) -> Any:
+    return select(Product.id).where(
+        Product.id.in_(sorted(product_ids)), Product.status == ProductStatus.PUBLISHED.value
+    )
 
 
 def _log_changes(session: Any, product_ids: set[int], reason: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from partners.webhooks import EVENTS
+
 
 class DeliveryQueryIn(Schema):
     class Meta:
@@ -37,3 +39,48 @@ class WebhookDeliveryOut(Schema):
 class WebhookDeliveryPageOut(Schema):
     items = fields.List(fields.Nested(WebhookDeliveryOut), required=True)
     next_before = fields.Integer(allow_none=True, required=True)
+
+
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+"
+
+
+class WebhookEndpointIn(Schema):
+    """Where to send events: a public http(s) address (loopback, private, link-local,
+    multicast and reserved addresses are refused, after DNS resolution, also when sending)."""
+
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(
+        required=True,
+        validate=[validate.Length(min=10, max=500), validate.Regexp(URL_PATTERN)],
+    )
+    events = fields.List(
+        fields.String(validate=validate.OneOf(EVENTS)),
+        validate=validate.Length(max=len(EVENTS)),
+        metadata={"description": "the events sent there; empty or absent: every event"},
+    )
+
+
+class WebhookEndpointOut(Schema):
+    """One of the partner's endpoints (its secret is shown only when it is created)."""
+
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(
+        fields.String(metadata={"openapi": {"type": "string", "enum": list(EVENTS)}}),
+        required=True,
+        metadata={"description": "empty: every event"},
+    )
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class WebhookEndpointCreatedOut(WebhookEndpointOut):
+    """A new endpoint and its signing secret (`whsec_…`), shown this once."""
+
+    secret = fields.String(required=True)
+
+
+class WebhookEndpointListOut(Schema):
+    items = fields.List(fields.Nested(WebhookEndpointOut), required=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from partners.services import get_partner
-from partners.webhooks import EVENTS, signing
+from partners.webhooks import EVENTS, addresses, signing
 from partners.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from partners.webhooks.outbox import WRITTEN
 
@@ -20,11 +21,30 @@ PAGE = 50
 
 
 def clean_url(raw: str) -> str:
+    """An http(s) URL whose host is a public address (or a name not resolving to an inside
+    one): never loopback (unless WEBHOOK_ALLOW_LOOPBACK), private, link-local or multicast."""
     url = (raw or "").strip()
-    parts = urlsplit(url) if len(url) <= 500 else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url) if len(url) <= 500 else None
+        _port = parts.port if parts is not None else None
+    except ValueError:  # a port out of range, a malformed IPv6 literal
+        parts = None
+    printable = url.isprintable() and not any(c.isspace() for c in url)
+    if (
+        not printable
+        or parts is None
+        or parts.scheme not in addresses.SCHEMES
+        or not parts.hostname
+    ):
         message = _l("Địa chỉ nhận cần bắt đầu bằng https:// (hoặc http://), tối đa 500 ký tự.")
-        raise Invalid(message, fields={"url": message})
+        raise Invalid(message, fields={"url": message}, code="invalid_url")
+    try:
+        addresses.check_url(url, allow_loopback=current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
+    except addresses.ForbiddenAddress:
+        message = _l(
+            "Địa chỉ nhận cần là một máy chủ công khai trên Internet, không phải địa chỉ nội bộ."
+        )
+        raise Invalid(message, fields={"url": message}, code="forbidden_address") from None
     return url
 
 

@@ -191,3 +191,37 @@ def test_producer_downloads_its_own_bulk_upload_spreadsheet(app, client, ctx):
     assert len(records) == 2 and "Của người khác" not in text
 
     assert client.get(f"/manage/{other.id}/partners/products.xlsx").status_code == 404
+
+
+def test_a_keys_limit_lives_in_redis_where_every_worker_reads_it(build_app):
+    """With Redis storage (REDIS_URL), a key's count is in Redis: another process (another
+    gunicorn worker or host, here a separate limits client) sees the key exhausted too."""
+    import os
+
+    import pytest
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI: Redis must answer on 127.0.0.1:6379", pytrace=False)
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    limited = build_app(RATELIMIT_STORAGE_URI=url)
+    with limited.app_context():
+        _p, key, plain = services.create_partner("Sàn chung", "feeds:read", rate_limit="3/minute")
+        db.session.commit()
+        prefix = key.prefix
+    client = limited.test_client()
+    answers = [client.get(FEED, headers=bearer(plain)).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+
+    elsewhere = MovingWindowRateLimiter(storage_from_string(url))
+    assert not elsewhere.test(parse("3/minute"), "api_key", prefix)
+    assert elsewhere.test(parse("3/minute"), "api_key", "otherkey")
+    elsewhere.clear(parse("3/minute"), "api_key", prefix)
+    assert client.get(FEED, headers=bearer(plain)).status_code == 200

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select, update
@@ -21,79 +20,6 @@ from partners.webhooks.models import WebhookDelivery
 from tests.conftest import login
 from tests.factories import make_user
 from tests.partners.conftest import bearer
-from tests.shop.helpers import stocked_product
-
-
-class Receiver:
-    """A partner's endpoint: records every request, answers `status`."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.status)
-                self.end_headers()
-                self.wfile.write(b"ok" if receiver.status < 300 else b"busy")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[dict]:
-        return [json.loads(body) for _headers, body in self.requests]
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
-@pytest.fixture
-def settings(app):
-    saved = dict(app.config)
-    app.config.update(WEBHOOK_COALESCE_SECONDS=60, WEBHOOK_MAX_ATTEMPTS=3)
-    yield app.config
-    app.config.clear()
-    app.config.update(saved)
-
-
-@pytest.fixture
-def hooked(app, ctx, receiver, settings):
-    """A partner (key with webhooks:manage) with an endpoint; a producer opted in to it."""
-    partner, _key, plain = services.create_partner(
-        "Voso", "feeds:read,orders:write,webhooks:manage"
-    )
-    _endpoint, secret = webhooks.add_endpoint(partner.id, receiver.url)
-    producer, product, variant, _batch = stocked_product(units=5)
-    services.set_opt_ins(producer.id, {partner.id})
-    db.session.commit()
-    db.session.execute(delete_all())  # setting up made deliveries: start from a clean log
-    db.session.commit()
-    return {
-        "partner_id": partner.id,
-        "key": plain,
-        "secret": secret,
-        "product_id": product.id,
-        "variant_id": variant.id,
-        "producer_id": producer.id,
-    }
-
-
-def delete_all():
-    from sqlalchemy import delete
-
-    return delete(WebhookDelivery)
 
 
 def rows(**where) -> list[WebhookDelivery]:
@@ -344,3 +270,28 @@ def test_the_admin_sees_every_delivery_and_replays_with_csrf(app, hooked, receiv
         f"/admin/partners/{hooked['partner_id']}/webhooks", data={"url": "ftp://x"}
     )
     assert refused.status_code == 422
+
+
+def test_excluding_a_product_sends_its_removal_and_letting_it_back_an_update(hooked, receiver):
+    services.set_listed_products(hooked["producer_id"], hooked["partner_id"], set())
+    db.session.commit()
+    make_due()
+    delivery.deliver_due()
+    events = [Webhook(hooked["secret"]).verify(b, h) for h, b in receiver.requests]
+    assert [(e["type"], e["data"]) for e in events] == [
+        ("product.removed", {"id": hooked["product_id"], "removed": True})
+    ]
+
+    rename(hooked["product_id"], "Cam đã ẩn")  # an excluded product's changes are not sent
+    services.set_listed_products(hooked["producer_id"], hooked["partner_id"], set())
+    db.session.commit()
+    assert rows(event="product.updated") == []
+
+    services.set_listed_products(
+        hooked["producer_id"], hooked["partner_id"], {hooked["product_id"]}
+    )
+    db.session.commit()
+    make_due()
+    delivery.deliver_due()
+    last = Webhook(hooked["secret"]).verify(receiver.requests[-1][1], receiver.requests[-1][0])
+    assert last["type"] == "product.updated" and last["data"]["title"] == "Cam đã ẩn"
