@@ -2,14 +2,14 @@
 chosen for it until then.
 
 Revision ID: statement_queue
-Revises: vietqr
+Revises: product_opt_out
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "statement_queue"
-down_revision = "vietqr"
+down_revision = "product_opt_out"
 branch_labels = None
 depends_on = None
 
