@@ -14,10 +14,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union
 
 from cooperatives.models import (
     OcopCertificate,
@@ -363,23 +364,27 @@ def entries(
             yield described.get(product_id) or {"id": product_id, "removed": True}
 
 
+@cache
+def _state_statement() -> Any:
+    """One statement, built once: a 304 costs one round trip and no query building."""
+    live = Reservation.expires_at > bindparam("now", type_=Reservation.expires_at.type)
+    newest_change = select(FeedChange).order_by(FeedChange.id.desc()).limit(1).subquery()
+    return select(
+        select(newest_change.c.id).scalar_subquery(),
+        select(newest_change.c.changed_at).scalar_subquery(),
+        select(func.max(Product.updated_at)).scalar_subquery(),
+        select(func.max(StockMovement.id)).scalar_subquery(),
+        select(func.count()).select_from(Reservation).where(live).scalar_subquery(),
+        select(func.max(Reservation.id)).where(live).scalar_subquery(),
+    )
+
+
 def state(partner_id: int, kind: str, query: str) -> tuple[str, datetime | None]:
     """(ETag, Last-Modified) of a feed from watermarks, each one index step: the change log
     (every product, variant, certificate and opt-in change writes a row), the newest product
     update, the append-only stock movements, live reservations and the day (certificates
     lapse by date). No aggregate over the catalogue or the stock."""
-    live = Reservation.expires_at > utcnow()
-    newest_change = select(FeedChange).order_by(FeedChange.id.desc()).limit(1).subquery()
-    row = db.session.execute(  # one statement: a 304 costs one round trip for the state
-        select(
-            select(newest_change.c.id).scalar_subquery(),
-            select(newest_change.c.changed_at).scalar_subquery(),
-            select(func.max(Product.updated_at)).scalar_subquery(),
-            select(func.max(StockMovement.id)).scalar_subquery(),
-            select(func.count()).select_from(Reservation).where(live).scalar_subquery(),
-            select(func.max(Reservation.id)).where(live).scalar_subquery(),
-        )
-    ).one()
+    row = db.session.execute(_state_statement(), {"now": utcnow()}).one()
     last_change_id, last_change, last_update, last_movement = row[:4]
     held = tuple(row[4:])
     source = "|".join(
