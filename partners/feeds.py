@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
+from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union
 
 from cooperatives.models import (
     OcopCertificate,
@@ -28,7 +28,7 @@ from cooperatives.models import (
     ProductStatus,
     Variant,
 )
-from cooperatives.ocop.certificates import valid_certificates
+from cooperatives.ocop.certificates import best_first, valid_on
 from core import places
 from core.db import db, utcnow
 from core.errors import Invalid
@@ -173,11 +173,29 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _certificates(product_ids: list[int], today: date) -> dict[int, Any]:
+    """The certificate each product shows (valid_on, best_first: the OCOP rule), as plain rows:
+    a page of a 100,000-product feed keeps no ORM objects."""
+    if not product_ids:
+        return {}
+    c = OcopCertificate.__table__.c
+    rows = db.session.execute(
+        select(c.product_id, c.stars, c.decision_number, c.valid_until)
+        .where(_among(c.product_id, sorted(product_ids)), valid_on(today))
+        .order_by(c.product_id, *best_first())
+    )
+    best: dict[int, Any] = {}
+    for row in rows:
+        best.setdefault(row.product_id, row)
+    return best
+
+
 def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
     """The feed record of each product (batched: a handful of queries per page)."""
     ids = [p.id for p in products]
-    certificates = valid_certificates(ids, today)
+    certificates = _certificates(ids, today)
     variants = [v for p in products for v in p.variants if v.active]
+    base = public_url()
     stock = available_units([v.id for v in variants], today=today)
     lots = _lots_on_sale([v.id for v in variants], today) if variants else {}
     result = []
@@ -186,8 +204,8 @@ def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
         province = places.province(producer.province_code)
         commune = places.ward(producer.ward_code)
         certificate = certificates.get(product.id)
-        url = public_url(f"/p/{product.slug}")
-        images = [public_url(f"/media/{i.key}/full.webp") for i in product.images]
+        url = f"{base}/p/{product.slug}"
+        images = [f"{base}/media/{i.key}/full.webp" for i in product.images]
         gtin = product.gtin or None
         items = []
         lot_code = None
@@ -209,7 +227,7 @@ def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
             )
         trace_url = None
         if gtin:
-            trace_url = digital_link(public_url(), gtin, lot_code)
+            trace_url = digital_link(base, gtin, lot_code)
         result.append(
             {
                 "id": product.id,
@@ -222,10 +240,7 @@ def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
                 "images": images,
                 "category_code": product.category_code,
                 "gtin": gtin,
-                "producer": {
-                    "name": producer.name,
-                    "url": public_url(f"/c/{producer.slug}"),
-                },
+                "producer": {"name": producer.name, "url": f"{base}/c/{producer.slug}"},
                 "province": {"code": province.code, "name": province.name} if province else None,
                 "commune": {"code": commune.code, "name": commune.name} if commune else None,
                 "ocop": (
@@ -249,6 +264,32 @@ def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
     return result
 
 
+@dataclass(slots=True)
+class ListedProducer:
+    name: str
+    slug: str
+    province_code: int
+    ward_code: int
+
+
+@dataclass(slots=True)
+class Listed:
+    """A product as feeds read it: plain values, no ORM object."""
+
+    id: int
+    slug: str
+    name_vi: str
+    name_en: str
+    description_vi: str
+    category_code: str | None
+    gtin: str | None
+    status: str
+    updated_at: datetime
+    producer: ListedProducer
+    variants: list[Any]
+    images: list[Any]
+
+
 def load(product_ids: Iterable[int]) -> list[Any]:
     """Products with producer, active variants and images as plain rows (three Core queries:
     no ORM identity map, so a page costs what its rows cost)."""
@@ -258,17 +299,7 @@ def load(product_ids: Iterable[int]) -> list[Any]:
     wanted = set(ids)
     p, r = Product.__table__.c, Producer.__table__.c
     products = {
-        row.id: SimpleNamespace(
-            **row._mapping,
-            producer=SimpleNamespace(
-                name=row.producer_name,
-                slug=row.producer_slug,
-                province_code=row.province_code,
-                ward_code=row.ward_code,
-            ),
-            variants=[],
-            images=[],
-        )
+        row.id: Listed(*row[:9], ListedProducer(*row[9:]), [], [])
         for row in db.session.execute(
             select(
                 p.id,
@@ -280,8 +311,8 @@ def load(product_ids: Iterable[int]) -> list[Any]:
                 p.gtin,
                 p.status,
                 p.updated_at,
-                r.name.label("producer_name"),
-                r.slug.label("producer_slug"),
+                r.name,
+                r.slug,
                 r.province_code,
                 r.ward_code,
             )
@@ -333,23 +364,27 @@ def entries(
             yield described.get(product_id) or {"id": product_id, "removed": True}
 
 
+@cache
+def _state_statement() -> Any:
+    """One statement, built once: a 304 costs one round trip and no query building."""
+    live = Reservation.expires_at > bindparam("now", type_=Reservation.expires_at.type)
+    newest_change = select(FeedChange).order_by(FeedChange.id.desc()).limit(1).subquery()
+    return select(
+        select(newest_change.c.id).scalar_subquery(),
+        select(newest_change.c.changed_at).scalar_subquery(),
+        select(func.max(Product.updated_at)).scalar_subquery(),
+        select(func.max(StockMovement.id)).scalar_subquery(),
+        select(func.count()).select_from(Reservation).where(live).scalar_subquery(),
+        select(func.max(Reservation.id)).where(live).scalar_subquery(),
+    )
+
+
 def state(partner_id: int, kind: str, query: str) -> tuple[str, datetime | None]:
     """(ETag, Last-Modified) of a feed from watermarks, each one index step: the change log
     (every product, variant, certificate and opt-in change writes a row), the newest product
     update, the append-only stock movements, live reservations and the day (certificates
     lapse by date). No aggregate over the catalogue or the stock."""
-    live = Reservation.expires_at > utcnow()
-    newest_change = select(FeedChange).order_by(FeedChange.id.desc()).limit(1).subquery()
-    row = db.session.execute(  # one statement: a 304 costs one round trip for the state
-        select(
-            select(newest_change.c.id).scalar_subquery(),
-            select(newest_change.c.changed_at).scalar_subquery(),
-            select(func.max(Product.updated_at)).scalar_subquery(),
-            select(func.max(StockMovement.id)).scalar_subquery(),
-            select(func.count()).select_from(Reservation).where(live).scalar_subquery(),
-            select(func.max(Reservation.id)).where(live).scalar_subquery(),
-        )
-    ).one()
+    row = db.session.execute(_state_statement(), {"now": utcnow()}).one()
     last_change_id, last_change, last_update, last_movement = row[:4]
     held = tuple(row[4:])
     source = "|".join(
