@@ -67,10 +67,13 @@ class StampFacts(NamedTuple):
         return (today, *self[self._fields.index("batch_status") :])
 
 
-def _facts_columns() -> tuple[Any, ...]:
-    """StampFacts as expressions over the stamp row (correlated sub-queries for the rest: each
-    an index look-up)."""
-    s, b, r = Stamp.__table__, Batch.__table__, StampRun.__table__
+def facts_columns(s: Any = None) -> tuple[Any, ...]:
+    """StampFacts as expressions over the stamp row `s` (the table, or the row a counting
+    statement returns: scan_counting), correlated sub-queries for the rest (each an index
+    look-up)."""
+    if s is None:
+        s = Stamp.__table__
+    b, r = Batch.__table__, StampRun.__table__
     p, pr, c = Product.__table__, Producer.__table__, OcopCertificate.__table__
     bi, img = BatchInput.__table__, BatchImage.__table__
     nb, np_ = Batch.__table__.alias("nb"), Product.__table__.alias("np")
@@ -126,18 +129,19 @@ def _facts_columns() -> tuple[Any, ...]:
     )
 
 
-def _where(by: str) -> Any:
+def stamp_where(by: str) -> Any:
+    """The stamp asked for: by its normalised code or by its id (bound as `key`)."""
     s = Stamp.__table__
     return s.c.code == bindparam("key") if by == "code" else s.c.id == bindparam("key")
 
 
 @cache
-def _facts_statement(by: str) -> Any:
+def facts_statement(by: str) -> Any:
     """Built once: constructing a statement with sub-queries costs more than running it."""
-    return select(*_facts_columns()).where(_where(by))
+    return select(*facts_columns()).where(stamp_where(by))
 
 
-def _facts(row: Any) -> StampFacts | None:
+def facts_from_row(row: Any) -> StampFacts | None:
     if row is None:
         return None
     values = list(row)
@@ -147,7 +151,7 @@ def _facts(row: Any) -> StampFacts | None:
     return StampFacts(*values)
 
 
-def _key(code: str | None, stamp_id: int | None) -> tuple[str, Any]:
+def stamp_key(code: str | None, stamp_id: int | None) -> tuple[str, Any]:
     return ("code", code) if code is not None else ("id", stamp_id)
 
 
@@ -165,10 +169,10 @@ def stamp_facts(
 def _read_facts(
     dialect: Any, cursor: Any, today: date, code: str | None, stamp_id: int | None
 ) -> StampFacts | None:
-    by, key = _key(code, stamp_id)
-    statement = compiled(dialect, "facts-" + by, lambda: _facts_statement(by))
+    by, key = stamp_key(code, stamp_id)
+    statement = compiled(dialect, "facts-" + by, lambda: facts_statement(by))
     statement.execute(cursor, {"key": key, "today": today})
-    return _facts(statement.row(cursor))
+    return facts_from_row(statement.row(cursor))
 
 
 def count_scan(
