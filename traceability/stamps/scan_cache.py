@@ -1,7 +1,8 @@
 """The scan page's facts: one statement reads a stamp and the version of everything its page
 shows (run pre-compiled, core.compiled_sql); the lot's part of the page (product, producer,
 OCOP stars, facts, journey, lineage, photos) is rendered once per version and kept in a small
-per-process cache (core.fragment_cache).
+per-process cache (core.fragment_cache), and in Redis when `REDIS_URL` is set (shared by every
+worker and host, under the same exact version).
 
 Never stale: the version tuple holds every value whose change alters that part of the page —
 the lot's status, recall time and chain head (a new event changes the head), the product's and
@@ -13,6 +14,8 @@ reads the version afresh; only the HTML built from it is reused.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +29,7 @@ from sqlalchemy import Date, bindparam, case, func, or_, select, update
 from cooperatives import ocop
 from cooperatives.models import OcopCertificate, Producer, Product
 from core.compiled_sql import compiled, session_cursor
-from core.fragment_cache import FragmentCache, app_cache
+from core.fragment_cache import Codec, FragmentCache, app_cache
 from traceability.models import Batch, BatchImage, BatchInput, Stamp, StampRun
 from traceability.stamps import scans
 
@@ -244,6 +247,21 @@ class LotFragment:
     recall_html: Markup
     lot_html: Markup
     epcis_path: str
+
+
+def _dump_lot(fragment: LotFragment) -> bytes:
+    return json.dumps(dataclasses.asdict(fragment), ensure_ascii=False).encode()
+
+
+def _load_lot(blob: bytes) -> LotFragment:
+    fields = json.loads(blob)
+    for name in ("recall_html", "lot_html"):
+        fields[name] = Markup(fields[name])  # noqa: S704 - stored as rendered (escaped) HTML
+    return LotFragment(**fields)
+
+
+# the lot parts are shared by every worker through Redis when it is configured
+LOT_CODEC = Codec(_dump_lot, _load_lot)
 
 
 def fragments(app: Flask | None = None) -> FragmentCache:
