@@ -128,7 +128,6 @@ def shared_lot_parts(env: dict[str, str]) -> str:
         {
             "REDIS_URL": REDIS_URL,
             "PAGE_CACHE_PREFIX": f"choque-bench-{os.getpid()}-{int(time.time())}:",
-            "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
     return f"redis ({REDIS_URL}, shared by the workers)"

@@ -125,7 +125,8 @@ def app_env(db: Database, media: str) -> dict[str, str]:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATABASE_URL": db.url,
             "RATELIMIT_ENABLED": "false",
-            "RATELIMIT_STORAGE_URI": "memory://",
+            # limits are off, but production refuses per-process storage even then
+            "RATELIMIT_STORAGE_URI": f"sqlite:///{media}/ratelimits.sqlite",
             "MEDIA_ROOT": media,
             "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
             "FLASK_APP": "wsgi",

@@ -66,7 +66,10 @@ _RETURNED = (
 def applies() -> bool:
     """Whether this read takes the one-statement path: PostgreSQL, and the session holds no
     transaction (a request that has not touched the database yet: the scan page's case)."""
-    return db.engine.dialect.name == "postgresql" and not db.session().in_transaction()
+    if db.engine.dialect.name != "postgresql":
+        return False
+    registry = db.session.registry  # no session made for a request that has none yet
+    return not (registry.has() and registry().in_transaction())
 
 
 @cache
@@ -112,11 +115,12 @@ def _autocommit_engine() -> Any:
     """The application's engine in autocommit (same pool: the isolation level is set on
     checkout and put back on return, client-side with psycopg)."""
     extensions = current_app.extensions
-    engine = extensions.get(AUTOCOMMIT)
-    if engine is None or engine.engine is not db.engine:
-        engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
-        extensions[AUTOCOMMIT] = engine
-    return engine
+    base = db.engine
+    made = extensions.get(AUTOCOMMIT)
+    if made is None or made[0] is not base:  # made once per engine (it is not free)
+        made = (base, base.execution_options(isolation_level="AUTOCOMMIT"))
+        extensions[AUTOCOMMIT] = made
+    return made[1]
 
 
 def _run(statement: CompiledStatement, values: dict[str, Any]) -> tuple[Any, ...] | None:
