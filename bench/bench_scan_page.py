@@ -10,13 +10,23 @@ flight at its deadline: the server records those scans but wrk never counts thei
 
     python -m bench.bench_scan_page      (BENCH_STAMPS, BENCH_SCAN_PRODUCTS, BENCH_DATABASES,
                                           BENCH_DURATION, BENCH_CONNECTIONS to change)
+
+BENCH_SCAN_DATABASE_URL: a PostgreSQL database prepared once (`flask db upgrade` and `flask
+bench-data … --stamps N` with DATABASE_URL pointing at it) is used, not created nor dropped (the
+counts are compared as differences). BENCH_SCAN_BEFORE_DIR: another checkout of the project (for
+instance `git archive <commit> | tar -x -C DIR`) served by a second gunicorn on the same database
+and measured in the same run as `scan_page_before`: before and after, each against the same bare
+app.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bench.app import TRIVIAL_PATH
@@ -81,6 +91,28 @@ ONE_STAMP_PER_LOT = (
     "WHERE s.state = 'active' AND b.status = 'active' GROUP BY s.batch_id"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+PREPARED_URL = os.environ.get("BENCH_SCAN_DATABASE_URL", "")
+BEFORE_DIR = os.environ.get("BENCH_SCAN_BEFORE_DIR", "")
+
+
+@contextlib.contextmanager
+def scan_database(kind: str) -> Iterator[Database]:
+    """A fresh database, or on PostgreSQL the prepared one (BENCH_SCAN_DATABASE_URL)."""
+    if kind == "postgresql" and PREPARED_URL:
+        yield Database("postgresql", PREPARED_URL)
+        return
+    with database(kind) as db:
+        yield db
+
+
+@contextlib.contextmanager
+def earlier_code(env: dict[str, str]) -> Iterator[str | None]:
+    """The earlier checkout's server (BENCH_SCAN_BEFORE_DIR), or None."""
+    if not BEFORE_DIR:
+        yield None
+        return
+    with gunicorn(env, cwd=Path(BEFORE_DIR)) as base:
+        yield base
 
 
 def shared_lot_parts(env: dict[str, str]) -> str:
@@ -96,7 +128,6 @@ def shared_lot_parts(env: dict[str, str]) -> str:
         {
             "REDIS_URL": REDIS_URL,
             "PAGE_CACHE_PREFIX": f"choque-bench-{os.getpid()}-{int(time.time())}:",
-            "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
     return f"redis ({REDIS_URL}, shared by the workers)"
@@ -139,7 +170,11 @@ def measure(db: Database) -> dict[str, Any]:
             "connections": SCAN_CONNECTIONS,
             "lot_parts": lot_parts,
         }
-        with gunicorn(env) as base, gunicorn(env, BARE_APP) as bare:
+        with (
+            gunicorn(env) as base,
+            gunicorn(env, BARE_APP) as bare,
+            earlier_code(env) as before,
+        ):
             status = get_status(base, paths[0])
             if status != 200:
                 log(f"  {paths[0]} answers {status}: the scan page is not measured yet")
@@ -148,7 +183,11 @@ def measure(db: Database) -> dict[str, Any]:
             lots = [f"/s/{code}" for (code,) in sql_rows(db, ONE_STAMP_PER_LOT)]
             result["first_visit_of_every_lot_s"] = first_visits(base, lots)
             log(f"  one scan per lot ({len(lots)} lots): {result['first_visit_of_every_lot_s']} s")
-            pages = {"scan_page": ("GET /s/<code>", paths)}
+            pages: dict[str, tuple[Any, ...]] = {"scan_page": ("GET /s/<code>", paths)}
+            if before is not None:
+                result["before_dir"] = BEFORE_DIR
+                result["first_visit_of_every_lot_before_s"] = first_visits(before, lots)
+                pages["scan_page_before"] = ("GET /s/<code> (before)", paths, before)
             measured = bracketed(
                 base,
                 TRIVIAL_PATH,
@@ -167,9 +206,10 @@ def measure(db: Database) -> dict[str, Any]:
         after = counts(db)  # the server has stopped: every request it accepted is finished
         before = measured["after_warm_up"]
         scan = measured["scan_page"]
-        runs = len(scan["runs"]) + 1
+        earlier = measured.get("scan_page_before")
+        runs = len(scan["runs"]) + 1 + (len(earlier["runs"]) if earlier else 0)
         added, counter_added = after[0] - before[0], after[1] - before[1]
-        answered = scan["ok_2xx"] + killed.ok_2xx
+        answered = scan["ok_2xx"] + killed.ok_2xx + (earlier["ok_2xx"] if earlier else 0)
         lost = max(0, answered - added)
         in_flight = added - answered
         result.update(
@@ -202,6 +242,19 @@ def measure(db: Database) -> dict[str, Any]:
             f"({scan['ratio_p99']:.1f}× the bare app's); app overhead "
             f"{measured['app_overhead_ratio']:.3f}×"
         )
+        if earlier is not None:
+            result.update(
+                {
+                    "scan_page_before": earlier,
+                    "scan_ratio_rps_before": earlier["ratio_rps"],
+                    "scan_ratio_p99_before": earlier["ratio_p99"],
+                    "after_over_before_rps": round(scan["rps"] / earlier["rps"], 3),
+                }
+            )
+            log(
+                f"  before ({BEFORE_DIR}): {earlier['ratio_rps']:.3f}× the bare app, p99 "
+                f"{earlier['p99_ms']} ms; after ÷ before {result['after_over_before_rps']}×"
+            )
         log(
             f"  scans (with a worker SIGKILLed in the last run): {answered} answers 2xx, "
             f"{added} Scan rows added, stamp counters +"
@@ -217,7 +270,7 @@ def main() -> int:
     figures: dict[str, Any] = {}
     for kind in backends():
         log(f"[{kind}] {STAMPS:,} stamps")
-        with database(kind) as db:
+        with scan_database(kind) as db:
             figures[kind] = measure(db)
     write_results(NAME, BASELINE, figures)
     lost = [k for k, f in figures.items() if f.get("no_scan_lost") is False]

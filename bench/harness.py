@@ -125,7 +125,8 @@ def app_env(db: Database, media: str) -> dict[str, str]:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATABASE_URL": db.url,
             "RATELIMIT_ENABLED": "false",
-            "RATELIMIT_STORAGE_URI": "memory://",
+            # limits are off, but production refuses per-process storage even then
+            "RATELIMIT_STORAGE_URI": f"sqlite:///{media}/ratelimits.sqlite",
             "MEDIA_ROOT": media,
             "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
             "FLASK_APP": "wsgi",
@@ -222,9 +223,12 @@ BARE_PATH = "/"
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> Iterator[str]:
+def gunicorn(
+    env: dict[str, str], app: str = "bench.app:create_bench_app()", cwd: Path = ROOT
+) -> Iterator[str]:
     """Start gunicorn on a free loopback port, wait for /healthz, yield the base URL, stop it
-    (SIGTERM: workers finish the requests they hold)."""
+    (SIGTERM: workers finish the requests they hold). `cwd`: the code it serves (another
+    checkout of the project measures an earlier commit in the same run)."""
     port = free_port()
     command = [
         *_gunicorn_command(),
@@ -240,7 +244,7 @@ def gunicorn(env: dict[str, str], app: str = "bench.app:create_bench_app()") -> 
     ]
     base = f"http://127.0.0.1:{port}"
     with tempfile.NamedTemporaryFile(prefix="choque-gunicorn-", suffix=".log") as logfile:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=logfile, stderr=logfile)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=logfile, stderr=logfile)
         try:
             wait_healthy(base, process, Path(logfile.name))
             SERVERS[base] = process
@@ -504,7 +508,7 @@ ROUNDS = env_int("BENCH_ROUNDS", 2)
 def bracketed(
     base: str,
     trivial: str,
-    pages: dict[str, tuple[str, Sequence[str]]],
+    pages: dict[str, tuple[Any, ...]],
     rounds: int = ROUNDS,
     after_warm_up: Callable[[], Any] | None = None,
     bare: str | None = None,
@@ -515,7 +519,9 @@ def bracketed(
     route. Each page run is compared with the mean of the two baseline runs around it
     (background load drifts); the figure reported is the median over the rounds.
 
-    `pages` maps a key to (label, paths). Returns {"trivial": [Load…], "bare": [Load…], key: {…}}:
+    `pages` maps a key to (label, paths) or (label, paths, base of another server measured
+    in the same run, e.g. an earlier commit).
+    Returns {"trivial": [Load…], "bare": [Load…], key: {…}}:
     per page `ratio_rps` (÷ the bare app when measured, else ÷ the trivial route),
     `ratio_rps_bare`, `ratio_rps_trivial` and the p99 ratios likewise; `app_overhead_ratio` is
     the trivial route ÷ the bare app. `after_warm_up()` runs once the warm-up is over.
@@ -523,8 +529,8 @@ def bracketed(
     if bare is not None:
         warm_up(bare, [BARE_PATH])
     warm_up(base, [trivial])
-    for _label, paths in pages.values():
-        warm_up(base, paths)
+    for _label, paths, *where in pages.values():
+        warm_up(where[0] if where else base, paths)
     time.sleep(SETTLE)
     marker = after_warm_up() if after_warm_up else None
     baselines: dict[str, list[Load]] = {"trivial": []}
@@ -545,8 +551,9 @@ def bracketed(
     measure_baselines()
     runs: dict[str, list[Load]] = {key: [] for key in pages}
     for _round in range(rounds):
-        for key, (label, paths) in pages.items():
-            runs[key].append(load(base, paths, label, connections=connections))
+        for key, (label, paths, *where) in pages.items():
+            target = where[0] if where else base
+            runs[key].append(load(target, paths, label, connections=connections))
             log("  " + runs[key][-1].line())
         measure_baselines()
     out: dict[str, Any] = {"after_warm_up": marker, **baselines}

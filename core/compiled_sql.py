@@ -36,25 +36,31 @@ class CompiledStatement:
             column[3]._cached_result_processor(dialect, None) for column in compiled._result_columns
         )
 
-    def execute(self, cursor: Any, values: dict[str, Any]) -> Any:
+    def parameters(self, values: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        """The driver's parameters for these values (converted by their bind processors)."""
         params = dict(self.constants)
         processors = self.processors
         for name, value in values.items():
             processor = processors.get(name)
             params[name] = processor(value) if processor is not None else value
         if self.names is not None:
-            cursor.execute(self.sql, tuple([params[name] for name in self.names]))
-        else:
-            cursor.execute(self.sql, params)
+            return tuple([params[name] for name in self.names])
+        return params
 
-    def row(self, cursor: Any) -> tuple[Any, ...] | None:
-        row = cursor.fetchone()
+    def execute(self, cursor: Any, values: dict[str, Any]) -> Any:
+        cursor.execute(self.sql, self.parameters(values))
+
+    def convert(self, row: Any) -> tuple[Any, ...] | None:
+        """A driver's row as the statement's result types give it."""
         if row is None:
             return None
         return tuple(
             value if process is None else process(value)
             for process, value in zip(self.results, row, strict=True)
         )
+
+    def row(self, cursor: Any) -> tuple[Any, ...] | None:
+        return self.convert(cursor.fetchone())
 
 
 _COMPILED: WeakKeyDictionary[Any, dict[str, CompiledStatement]] = WeakKeyDictionary()

@@ -117,6 +117,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SCAN_COPY_WARNING_THRESHOLD": _int(
             "SCAN_COPY_WARNING_THRESHOLD", env.get("SCAN_COPY_WARNING_THRESHOLD"), 20
         ),
+        # Scans committed without waiting for the WAL flush (PostgreSQL; docs/performance.md:
+        # a database crash may lose the last fraction of a second of answered scans).
+        "SCAN_ASYNC_COMMIT": _bool(env.get("SCAN_ASYNC_COMMIT"), False),
         # Key of the stamp PINs' hashes (defaults to SECRET_KEY). Rotating it makes the PINs of
         # stamps already printed unverifiable: set it once, keep it.
         "STAMP_PIN_KEY": env.get("STAMP_PIN_KEY", ""),

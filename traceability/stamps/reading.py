@@ -14,7 +14,7 @@ from cooperatives.catalog import is_public_status
 from cooperatives.models import OcopCertificate
 from core.db import db, utcnow
 from traceability.lots.summary import TraceSummary, trace_summary
-from traceability.stamps import scans
+from traceability.stamps import scan_counting, scans
 from traceability.stamps.codes import canonical_url
 from traceability.stamps.scan_cache import StampFacts, count_scan, stamp_facts
 
@@ -60,11 +60,14 @@ def read_stamp(
     scan: ScanContext | None = None,
 ) -> StampReading:
     """Read the stamp with this normalised code or id; with `scan`, count this view as a scan
-    (one UPDATE … RETURNING and the scan's row, in the caller's unit of work)."""
+    (on PostgreSQL one statement committed on its own, scan_counting; on SQLite, or inside a
+    transaction the caller already holds, one UPDATE … RETURNING and the scan's row in the
+    caller's unit of work)."""
     if code is None and stamp_id is None:
         return UNKNOWN
+    one_statement = scan_counting.applies()
     if scan is not None:
-        facts = count_scan(
+        facts = (scan_counting.count_scan if one_statement else count_scan)(
             today=today,
             now=utcnow(),
             network=scan.network,
@@ -74,7 +77,8 @@ def read_stamp(
             stamp_id=stamp_id,
         )
     else:
-        facts = stamp_facts(today=today, code=code, stamp_id=stamp_id)
+        read = scan_counting.stamp_facts if one_statement else stamp_facts
+        facts = read(today=today, code=code, stamp_id=stamp_id)
     if facts is None:
         return UNKNOWN
     counted = scans.ScanTally(facts.scan_count, facts.first_scanned_at, facts.last_scanned_at)

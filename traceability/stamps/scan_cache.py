@@ -1,7 +1,8 @@
 """The scan page's facts: one statement reads a stamp and the version of everything its page
 shows (run pre-compiled, core.compiled_sql); the lot's part of the page (product, producer,
 OCOP stars, facts, journey, lineage, photos) is rendered once per version and kept in a small
-per-process cache (core.fragment_cache).
+per-process cache (core.fragment_cache), and in Redis when `REDIS_URL` is set (shared by every
+worker and host, under the same exact version).
 
 Never stale: the version tuple holds every value whose change alters that part of the page —
 the lot's status, recall time and chain head (a new event changes the head), the product's and
@@ -13,6 +14,8 @@ reads the version afresh; only the HTML built from it is reused.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +29,7 @@ from sqlalchemy import Date, bindparam, case, func, or_, select, update
 from cooperatives import ocop
 from cooperatives.models import OcopCertificate, Producer, Product
 from core.compiled_sql import compiled, session_cursor
-from core.fragment_cache import FragmentCache, app_cache
+from core.fragment_cache import Codec, FragmentCache, app_cache
 from traceability.models import Batch, BatchImage, BatchInput, Stamp, StampRun
 from traceability.stamps import scans
 
@@ -67,10 +70,13 @@ class StampFacts(NamedTuple):
         return (today, *self[self._fields.index("batch_status") :])
 
 
-def _facts_columns() -> tuple[Any, ...]:
-    """StampFacts as expressions over the stamp row (correlated sub-queries for the rest: each
-    an index look-up)."""
-    s, b, r = Stamp.__table__, Batch.__table__, StampRun.__table__
+def facts_columns(s: Any = None) -> tuple[Any, ...]:
+    """StampFacts as expressions over the stamp row `s` (the table, or the row a counting
+    statement returns: scan_counting), correlated sub-queries for the rest (each an index
+    look-up)."""
+    if s is None:
+        s = Stamp.__table__
+    b, r = Batch.__table__, StampRun.__table__
     p, pr, c = Product.__table__, Producer.__table__, OcopCertificate.__table__
     bi, img = BatchInput.__table__, BatchImage.__table__
     nb, np_ = Batch.__table__.alias("nb"), Product.__table__.alias("np")
@@ -126,18 +132,19 @@ def _facts_columns() -> tuple[Any, ...]:
     )
 
 
-def _where(by: str) -> Any:
+def stamp_where(by: str) -> Any:
+    """The stamp asked for: by its normalised code or by its id (bound as `key`)."""
     s = Stamp.__table__
     return s.c.code == bindparam("key") if by == "code" else s.c.id == bindparam("key")
 
 
 @cache
-def _facts_statement(by: str) -> Any:
+def facts_statement(by: str) -> Any:
     """Built once: constructing a statement with sub-queries costs more than running it."""
-    return select(*_facts_columns()).where(_where(by))
+    return select(*facts_columns()).where(stamp_where(by))
 
 
-def _facts(row: Any) -> StampFacts | None:
+def facts_from_row(row: Any) -> StampFacts | None:
     if row is None:
         return None
     values = list(row)
@@ -147,7 +154,7 @@ def _facts(row: Any) -> StampFacts | None:
     return StampFacts(*values)
 
 
-def _key(code: str | None, stamp_id: int | None) -> tuple[str, Any]:
+def stamp_key(code: str | None, stamp_id: int | None) -> tuple[str, Any]:
     return ("code", code) if code is not None else ("id", stamp_id)
 
 
@@ -165,10 +172,10 @@ def stamp_facts(
 def _read_facts(
     dialect: Any, cursor: Any, today: date, code: str | None, stamp_id: int | None
 ) -> StampFacts | None:
-    by, key = _key(code, stamp_id)
-    statement = compiled(dialect, "facts-" + by, lambda: _facts_statement(by))
+    by, key = stamp_key(code, stamp_id)
+    statement = compiled(dialect, "facts-" + by, lambda: facts_statement(by))
     statement.execute(cursor, {"key": key, "today": today})
-    return _facts(statement.row(cursor))
+    return facts_from_row(statement.row(cursor))
 
 
 def count_scan(
@@ -240,6 +247,21 @@ class LotFragment:
     recall_html: Markup
     lot_html: Markup
     epcis_path: str
+
+
+def _dump_lot(fragment: LotFragment) -> bytes:
+    return json.dumps(dataclasses.asdict(fragment), ensure_ascii=False).encode()
+
+
+def _load_lot(blob: bytes) -> LotFragment:
+    fields = json.loads(blob)
+    for name in ("recall_html", "lot_html"):
+        fields[name] = Markup(fields[name])  # noqa: S704 - stored as rendered (escaped) HTML
+    return LotFragment(**fields)
+
+
+# the lot parts are shared by every worker through Redis when it is configured
+LOT_CODEC = Codec(_dump_lot, _load_lot)
 
 
 def fragments(app: Flask | None = None) -> FragmentCache:

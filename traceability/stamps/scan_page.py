@@ -150,7 +150,7 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
 def _lot_fragment(facts: scan_cache.StampFacts, today, locale: str) -> scan_cache.LotFragment:
     key = (facts.batch_id, locale, i18n.carried_language())  # its links may carry a ?lang=
     return scan_cache.fragments().get_or_build(
-        key, facts.version(today), lambda: _build_fragment(facts)
+        key, facts.version(today), lambda: _build_fragment(facts), codec=scan_cache.LOT_CODEC
     )
 
 

@@ -8,12 +8,13 @@ re-renders the form with what was typed, status 422, nothing saved.
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -189,22 +190,32 @@ def run_pdf(producer_id: int, run_id: int):
     except DomainError as error:
         form.show_errors(error)
         return _run_page(acting, run, 422, print_form=form)
-    out = io.BytesIO()  # ≤ 20,000 labels: a few MB
-    with unit_of_work():
-        printing.print_run(
+    with unit_of_work():  # the audit entry is committed before a page is sent
+        sheets = printing.stream_run(
             run,
-            out,
             layout,
             first=first,
             last=last,
             actor_id=acting.user.id,
             actor_role=acting.role,
         )
-    response = Response(out.getvalue(), mimetype="application/pdf")
+    response = Response(_streamed(sheets), mimetype="application/pdf")
     name = f"tem-{run.id}-{first}-{last}-{layout.key}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"  # PINs inside
     return response
+
+
+def _streamed(sheets: printing.SheetStream) -> Iterator[bytes]:
+    """Pages as they are made (the first bytes leave at once, memory stays flat), in an
+    application context of their own: the request's has ended when the body is sent."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def pages() -> Iterator[bytes]:
+        with app.app_context():
+            yield from sheets
+
+    return pages()
 
 
 def _single(producer_id: int, serial: int) -> printing.StampLabel:

@@ -1,7 +1,14 @@
 """Print-ready stamps: QR symbols (`qr`), A4 label sheets (`sheet`, PDF), single stamps
 (`single`, PNG and SVG) and a run's labels (`labels`)."""
 
-from traceability.stamps.printing.labels import label_text, print_range, print_run, run_labels
+from traceability.stamps.printing.labels import (
+    count_labels,
+    label_text,
+    print_range,
+    print_run,
+    run_labels,
+    stream_run,
+)
 from traceability.stamps.printing.qr import ERROR_CORRECTION, QrSymbol, qr_symbol
 from traceability.stamps.printing.sheet import (
     CUSTOM_LIMITS,
@@ -18,6 +25,7 @@ from traceability.stamps.printing.sheet import (
     LabelText,
     SheetLayout,
     SheetResult,
+    SheetStream,
     StampLabel,
     custom_layout,
     layout_for,
@@ -43,7 +51,9 @@ __all__ = [
     "QrSymbol",
     "SheetLayout",
     "SheetResult",
+    "SheetStream",
     "StampLabel",
+    "count_labels",
     "custom_layout",
     "label_text",
     "layout_for",
@@ -54,5 +64,6 @@ __all__ = [
     "render_sheets",
     "render_svg",
     "run_labels",
+    "stream_run",
     "svg_path",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cooperatives.ocop import valid_certificate
 from core.db import db
@@ -20,6 +20,7 @@ from traceability.stamps.printing.sheet import (
     LabelText,
     SheetLayout,
     SheetResult,
+    SheetStream,
     StampLabel,
     render_sheets,
 )
@@ -76,6 +77,51 @@ def run_labels(run: StampRun, first: int, last: int) -> Iterator[StampLabel]:
             url=stamp_url(run, serial, code, base, dl_serial),
             pin=stamp_pin(run.id, serial, key) if run.with_pin else None,
         )
+
+
+def count_labels(run: StampRun, first: int, last: int) -> int:
+    """How many labels serials first..last give (void stamps are never printed)."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Stamp)
+            .where(
+                Stamp.run_id == run.id,
+                Stamp.serial.between(first, last),
+                Stamp.state != StampState.VOID.value,
+            )
+        )
+        or 0
+    )
+
+
+def stream_run(
+    run: StampRun,
+    layout: SheetLayout,
+    *,
+    first: Any = None,
+    last: Any = None,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+) -> SheetStream:
+    """The sheets of serials first..last as a PDF made page by page while it is sent (the
+    labels are read from the database as the pages are made, in whatever application context
+    iterates it). With `actor_role` the printing
+    goes into the audit log now, in the caller's unit of work, before anything is sent."""
+    a, b = print_range(run, first, last)
+    title = f"Chợ Quê — tem {run.first_serial}–{run.last_serial} (#{run.id})"
+    if actor_role is not None:
+        labels = count_labels(run, a, b)
+        journal.sheets_printed(run, a, b, layout.key, labels, actor_id, actor_role)
+    return SheetStream(_labels_later(run.id, a, b), label_text(run), layout, title=title)
+
+
+def _labels_later(run_id: int, first: int, last: int) -> Iterator[StampLabel]:
+    """run_labels, the run read again when the first label is wanted: the pages may be made
+    after the request's session has closed (a streamed download)."""
+    run = db.session.get(StampRun, run_id)
+    if run is not None:
+        yield from run_labels(run, first, last)
 
 
 def print_run(

@@ -1,11 +1,12 @@
 """A4 label sheets (PDF) drawn with reportlab: each QR is one vector path of merged rectangles
 (crisp at any printer resolution), text in DejaVu Sans shipped in static/fonts (Vietnamese
-glyphs on every machine), pages streamed from the database in serial order.
+glyphs on every machine), pages streamed from the database in serial order and written out one
+by one (pdf_stream: memory does not grow with the run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from core.errors import Invalid
 from traceability.stamps.codes import ALPHABET as ALPHABET_FOR_PRINT
 from traceability.stamps.codes import grouped_code
+from traceability.stamps.printing.pdf_stream import EmbeddedFont, PdfStream
 from traceability.stamps.printing.qr import QrSymbol, qr_symbol
 
 # --------------------------------------------------------------------------------------------
@@ -249,8 +251,18 @@ def _qr_operators(symbol: QrSymbol, x: float, top: float, side: float) -> str:
     return f"q 0 g {m:.5f} 0 0 {-m:.5f} {x:.3f} {top:.3f} cm {rects} re f Q"
 
 
-def _serial_text(serial: int) -> str:
-    return str(_l("Số %(serial)s", serial=f"{serial:,}".replace(",", ".")))
+def _serial_format() -> str:
+    """The serial's line with a place-holder for the number, translated once per sheet."""
+    return str(_l("Số %(serial)s", serial="\x00"))
+
+
+def _serial_text(serial_format: str, serial: int) -> str:
+    return serial_format.replace("\x00", f"{serial:,}".replace(",", "."))
+
+
+def serial_line(serial: int) -> str:
+    """'Số 1.234': the serial's line of a label, in the current locale."""
+    return _serial_text(_serial_format(), serial)
 
 
 @dataclass(frozen=True)
@@ -270,6 +282,7 @@ class _LabelPlan:
     pin_caption: str
     pin_caption_size: float
     pin_box: tuple[float, float]  # width, height
+    serial_format: str
 
 
 def _plan(layout: SheetLayout, text: LabelText) -> _LabelPlan:
@@ -305,45 +318,127 @@ def _plan(layout: SheetLayout, text: LabelText) -> _LabelPlan:
         pin_caption=caption,
         pin_caption_size=caption_size,
         pin_box=(min(text_width, max(base * 6.2, text_width * 0.8)), base * 1.7),
+        serial_format=_serial_format(),
     )
 
 
-def _draw_label(
-    canvas: Any, layout: SheetLayout, plan: _LabelPlan, index: int, label: StampLabel
-) -> None:
+def _label_operators(
+    layout: SheetLayout,
+    plan: _LabelPlan,
+    index: int,
+    label: StampLabel,
+    regular: EmbeddedFont,
+    bold: EmbeddedFont,
+) -> str:
+    """PDF operators drawing one label: its symbol, then its text (and PIN box)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
     left_mm, top_mm = layout.origin(index)
     left = left_mm * PT_PER_MM
     top = (PAGE_HEIGHT_MM - top_mm) * PT_PER_MM
     height = layout.label_height * PT_PER_MM
     qr_top = top - (height - plan.side) / 2  # centred vertically
     symbol = qr_symbol(label.url)
-    canvas.addLiteral(_qr_operators(symbol, left + plan.inset_left, qr_top, plan.side))
+    ops = [_qr_operators(symbol, left + plan.inset_left, qr_top, plan.side)]
+
+    def text(font: EmbeddedFont, size: float, x: float, y: float, value: str) -> None:
+        ops.append(
+            f"BT /{font.resource} {size:.3f} Tf {x:.3f} {y:.3f} Td "
+            f"{font.encode(value).decode()} Tj ET"
+        )
 
     x = left + plan.text_x
     y = top - plan.quiet * 0.8 - plan.base
-    canvas.setFont(FONT_BOLD, plan.base)
     for part in plan.title_lines:
-        canvas.drawString(x, y, part)
+        text(bold, plan.base, x, y, part)
         y -= plan.line
-    canvas.setFont(FONT, plan.base)
     if plan.stars:
-        canvas.drawString(x, y, plan.stars)
+        text(regular, plan.base, x, y, plan.stars)
         y -= plan.line
-    canvas.setFont(FONT, plan.code_size)
-    canvas.drawString(x, y, grouped_code(label.code))
+    text(regular, plan.code_size, x, y, grouped_code(label.code))
     y -= plan.line
-    canvas.setFont(FONT, plan.base * 0.9)
-    canvas.drawString(x, y, _serial_text(label.serial))
+    text(regular, plan.base * 0.9, x, y, _serial_text(plan.serial_format, label.serial))
 
     if label.pin is not None:
         box_w, box_h = plan.pin_box
         box_y = top - height + plan.quiet * 0.6
-        canvas.setLineWidth(0.4)
-        canvas.rect(x, box_y, box_w, box_h, stroke=1, fill=0)
-        canvas.setFont(FONT_BOLD, plan.base * 1.15)
-        canvas.drawCentredString(x + box_w / 2, box_y + box_h * 0.28, label.pin)
-        canvas.setFont(FONT, plan.pin_caption_size)
-        canvas.drawString(x, box_y + box_h + plan.pin_caption_size * 0.35, plan.pin_caption)
+        ops.append(f"0.4 w {x:.3f} {box_y:.3f} {box_w:.3f} {box_h:.3f} re S")
+        size = plan.base * 1.15
+        pin_x = x + box_w / 2 - stringWidth(label.pin, FONT_BOLD, size) / 2
+        text(bold, size, pin_x, box_y + box_h * 0.28, label.pin)
+        caption_y = box_y + box_h + plan.pin_caption_size * 0.35
+        text(regular, plan.pin_caption_size, x, caption_y, plan.pin_caption)
+    return "\n".join(ops)
+
+
+def _characters(plan: _LabelPlan) -> str:
+    """Every character a label of this plan can show; printable ASCII too while it fits."""
+    needed = "".join(
+        (
+            *plan.title_lines,
+            plan.stars,
+            plan.pin_caption,
+            _serial_text(plan.serial_format, 1234567890),
+            ALPHABET_FOR_PRINT,
+            "-0123456789…",
+        )
+    )
+    chars = set(needed)
+    for code in range(32, 127):
+        if len(chars) >= 255:
+            break
+        chars.add(chr(code))
+    return "".join(chars)
+
+
+class SheetStream:
+    """The label sheets as a PDF, made page by page while it is iterated (bytes in order);
+    `pages` and `labels` count what was made so far. Iterating needs an application context
+    (the labels may come from the database), not a request."""
+
+    def __init__(
+        self,
+        labels: Iterable[StampLabel],
+        text: LabelText,
+        layout: SheetLayout,
+        *,
+        title: str = "Chợ Quê",
+        progress: Any = None,
+    ) -> None:
+        self._labels = labels
+        self.text = text
+        self.layout = layout
+        self.title = title
+        self.progress = progress
+        self.pages = 0
+        self.labels = 0
+        # everything translated is worked out now (in the request): pages may be made after it
+        _register_fonts()
+        self.plan = _plan(layout, text)
+
+    def __iter__(self) -> Iterator[bytes]:
+        layout, progress, plan = self.layout, self.progress, self.plan
+        characters = _characters(plan)
+        regular = EmbeddedFont(FONT_DIR / "DejaVuSans.ttf", "F1", "CQAAAA", characters)
+        bold = EmbeddedFont(FONT_DIR / "DejaVuSans-Bold.ttf", "F2", "CQAAAB", characters)
+        pdf = PdfStream([regular, bold], title=self.title, creator="Chợ Quê")
+        yield pdf.start()
+        page: list[str] = []
+        for label in self._labels:
+            page.append(_label_operators(layout, plan, len(page), label, regular, bold))
+            self.labels += 1
+            if len(page) == layout.per_page:
+                self.pages += 1
+                yield pdf.page("\n".join(page).encode("latin-1"))
+                page = []
+            if progress is not None and self.labels % 500 == 0:
+                progress(500)
+        if page or not self.labels:  # an empty range still gives one (blank) page
+            self.pages += 1
+            yield pdf.page("\n".join(page).encode("latin-1"))
+        yield pdf.finish()
+        if progress is not None and self.labels % 500:
+            progress(self.labels % 500)
 
 
 def render_sheets(
@@ -355,35 +450,8 @@ def render_sheets(
     title: str = "Chợ Quê",
     progress: Any = None,
 ) -> SheetResult:
-    """Draw labels in order onto A4 pages written to the binary file `out`."""
-    from reportlab import rl_config
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
-
-    # ASCII85 around compressed streams only makes files 25 % bigger, and reportlab's
-    # pure-Python encoder is the slowest step of a big run: write binary streams.
-    rl_config.useA85 = 0
-    _register_fonts()
-    canvas = Canvas(out, pagesize=A4, pageCompression=1)
-    canvas.setTitle(title)
-    canvas.setCreator("Chợ Quê")
-    plan = _plan(layout, text)
-    count = index = pages = 0
-    for label in labels:
-        if index == 0:
-            pages += 1
-        _draw_label(canvas, layout, plan, index, label)
-        count += 1
-        index += 1
-        if index == layout.per_page:
-            canvas.showPage()
-            index = 0
-        if progress is not None and count % 500 == 0:
-            progress(500)
-    if index or not count:
-        canvas.showPage()
-        pages += 0 if count else 1
-    canvas.save()
-    if progress is not None and count % 500:
-        progress(count % 500)
-    return SheetResult(pages=pages, labels=count)
+    """Draw labels in order onto A4 pages written to the binary file `out`, page by page."""
+    sheets = SheetStream(labels, text, layout, title=title, progress=progress)
+    for chunk in sheets:
+        out.write(chunk)
+    return SheetResult(pages=sheets.pages, labels=sheets.labels)

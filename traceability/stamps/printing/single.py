@@ -6,7 +6,7 @@ import io
 
 from traceability.stamps.codes import grouped_code
 from traceability.stamps.printing.qr import QrSymbol, qr_symbol
-from traceability.stamps.printing.sheet import FONT_DIR, StampLabel, _serial_text
+from traceability.stamps.printing.sheet import FONT_DIR, StampLabel, serial_line
 
 # --------------------------------------------------------------------------------------------
 # One stamp: PNG and SVG
@@ -32,7 +32,7 @@ def render_png(label: StampLabel, scale: int = 8) -> bytes:
             fill=0,
         )
     font = ImageFont.truetype(str(FONT_DIR / "DejaVuSans.ttf"), text_size)
-    for i, line in enumerate((grouped_code(label.code), _serial_text(label.serial))):
+    for i, line in enumerate((grouped_code(label.code), serial_line(label.serial))):
         draw.text((side / 2, side + i * text_size * 1.15), line, font=font, fill=0, anchor="ma")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
@@ -55,7 +55,7 @@ def render_svg(label: StampLabel, size_mm: float = 20.0) -> str:
     text_units = 5
     height_mm = size_mm * (units + text_units) / units
     code = escape(grouped_code(label.code))
-    serial = escape(_serial_text(label.serial))
+    serial = escape(serial_line(label.serial))
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" '
         f'width="{size_mm:g}mm" height="{height_mm:.2f}mm" '
