@@ -14,7 +14,7 @@ from partners import services
 from partners.webhooks import addresses, delivery
 from partners.webhooks import services as webhooks
 from partners.webhooks.models import WebhookEndpoint
-from tests.partners.conftest import bearer, build_app  # noqa: F401  (fixture)
+from tests.partners.conftest import bearer
 from tests.partners.test_webhooks import make_due, rename, rows
 
 ENDPOINTS = "/api/v1/webhooks/endpoints"
