@@ -187,3 +187,14 @@ def test_the_guard_checks_every_resolved_address(monkeypatch):
     assert addresses.address_allowed("2606:4700:4700::1111")
     assert not addresses.address_allowed("::ffff:10.0.0.1")
     assert not addresses.address_allowed("fe80::1%eth0")
+
+
+def test_production_refuses_loopback_webhooks_and_defaults_to_none(build_app, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_ALLOW_LOOPBACK", raising=False)
+    assert build_app(APP_ENV="production").config["WEBHOOK_ALLOW_LOOPBACK"] is False
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "true")
+    with pytest.raises(RuntimeError, match="WEBHOOK_ALLOW_LOOPBACK"):
+        build_app(APP_ENV="production")
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOOPBACK", "maybe")
+    with pytest.raises(RuntimeError, match="WEBHOOK_ALLOW_LOOPBACK"):
+        build_app()
