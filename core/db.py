@@ -110,6 +110,16 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def upsert(target: Any, dialect_name: str | None = None) -> Any:
+    """An INSERT that can say what to do on a conflict (`.on_conflict_do_nothing(…)`,
+    `.on_conflict_do_update(…)`), in the dialect of the database in use: PostgreSQL's and
+    SQLite's spell it the same."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = dialect_name or db.engine.dialect.name
+    return (postgresql if name == "postgresql" else sqlite).insert(target)
+
+
 def lock_row(model: Any, row_id: int, *, touch: Any = None) -> Any:
     """The row `model.id == row_id` freshly read and locked until the unit of work ends, or
     None. PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks and ignores FOR UPDATE: give

@@ -13,7 +13,7 @@ from accounts import api_keys
 from accounts.identifiers import printable
 from accounts.models import ApiKey
 from cooperatives.models import Product, ProductStatus
-from core.db import db, utcnow
+from core.db import db, upsert, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from partners.models import (
     FeedChange,
@@ -224,8 +224,12 @@ def set_listed_products(
     current = excluded_product_ids(producer_id).get(partner_id, set()) & among
     wanted = among - set(listed)
     newly_excluded, included = wanted - current, current - wanted
-    for product_id in sorted(newly_excluded):
-        db.session.add(PartnerProductExclusion(partner_id=partner_id, product_id=product_id))
+    if newly_excluded:  # two saves of the same list at once: the second adds nothing
+        db.session.execute(
+            upsert(PartnerProductExclusion)
+            .values([{"partner_id": partner_id, "product_id": p} for p in sorted(newly_excluded)])
+            .on_conflict_do_nothing()
+        )
     if included:
         db.session.execute(
             delete(PartnerProductExclusion).where(

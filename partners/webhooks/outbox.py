@@ -15,7 +15,7 @@ from sqlalchemy import Integer, insert, literal, select
 
 from cooperatives.models import Product, ProductStatus, Variant
 from core import jobs
-from core.db import db, utcnow
+from core.db import db, upsert, utcnow
 from partners.models import (
     FeedChange,
     Partner,
@@ -280,11 +280,7 @@ def write_deliveries(session: Any) -> None:
 
 def _insert_ignoring_bursts(session: Any) -> Any:
     """INSERT … ON CONFLICT DO NOTHING: a coalesced event already waiting stays the one row."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(WebhookDelivery).on_conflict_do_nothing()
+    return upsert(WebhookDelivery, session.get_bind().dialect.name).on_conflict_do_nothing()
 
 
 def forget_notes(session: Any, previous_transaction: Any) -> None:

@@ -18,9 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import db, is_sqlite, lock_row, utcnow
+from core.db import db, lock_row, upsert, utcnow
 from core.errors import Invalid, NotFound
 from shop.orders.models import Order, OrderEvent, OrderStatus, SubOrder
 from shop.orders.notifications import notify
@@ -84,9 +83,8 @@ def claim_event(
     actor_id: int | None = None,
 ) -> int | None:
     """Insert the event; its id, or None when (source, external_id) is already there."""
-    dialect = sqlite if is_sqlite() else postgresql
     row = db.session.execute(
-        dialect.insert(PaymentEvent)
+        upsert(PaymentEvent)
         .values(
             source=source[:32],
             external_id=external_id[:128],

@@ -21,9 +21,8 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import db, is_sqlite, utcnow
+from core.db import db, upsert, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.numbers import DB_INT_MAX
 from core.text import clean_multiline, fold
@@ -118,10 +117,9 @@ class Received:
 
 
 def _insert(received: Received) -> int | None:
-    dialect = sqlite if is_sqlite() else postgresql
     table = BankTransfer.__table__  # a Core insert: no ORM bulk machinery per statement line
     row = db.session.execute(
-        dialect.insert(table)
+        upsert(table)
         .values(
             bank=received.bank,
             txn_key=received.txn_key[:128],

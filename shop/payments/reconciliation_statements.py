@@ -10,10 +10,9 @@ import time
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core import jobs
-from core.db import after_commit, db, is_sqlite, lock_row, unit_of_work, utcnow
+from core.db import after_commit, db, is_sqlite, lock_row, unit_of_work, upsert, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.text import clean
 from shop.payments import reconciliation_csv as statement_csv
@@ -93,9 +92,8 @@ def columns_of(upload: StatementUpload, owner_id: int) -> tuple[list[str], dict[
 
 def _remember(owner_id: int, bank: str, mapping: dict[str, str]) -> None:
     """Upsert: two statements of one bank imported at once both remember, neither fails."""
-    dialect = sqlite if is_sqlite() else postgresql
     value = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
-    insert = dialect.insert(StatementProfile).values(
+    insert = upsert(StatementProfile).values(
         owner_id=owner_id, bank=bank, mapping=value, updated_at=utcnow()
     )
     db.session.execute(

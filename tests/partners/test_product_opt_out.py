@@ -217,3 +217,39 @@ def test_a_lapsed_certificate_shows_as_a_change_without_stars_before_the_daily_j
     changes = _ids(client, shelf["postmart_key"], updated_since=since)
     assert changes[shelf["kept"]]["removed"] is False
     assert changes[shelf["kept"]]["ocop"] is None
+
+
+@pytest.mark.postgres_only
+def test_two_saves_of_the_same_exclusion_at_once_both_succeed(app, shelf):
+    """Two tabs saving the same list at the same moment: neither fails, one exclusion row."""
+    import threading
+
+    from core.db import unit_of_work
+
+    db.session.remove()  # the threads below run their own sessions
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def save():
+        try:
+            with app.app_context():
+                barrier.wait()
+                with unit_of_work():
+                    services.set_listed_products(
+                        shelf["producer_id"], shelf["postmart"], {shelf["kept"]}
+                    )
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=save) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    rows = db.session.scalars(
+        select(PartnerProductExclusion.product_id).where(
+            PartnerProductExclusion.partner_id == shelf["postmart"]
+        )
+    ).all()
+    assert rows == [shelf["other"]]
