@@ -23,6 +23,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from core.redis_link import RedisLink
+
 MAX_ENTRIES = 2048
 SHARED_TTL = 24 * 3600  # seconds a fragment stays in Redis unread (its version decides truth)
 RETRY_AFTER = 30.0  # seconds Redis is left alone after an error
@@ -38,25 +40,14 @@ class Codec:
     loads: Callable[[bytes], Any]
 
 
-class SharedStore:
+class SharedStore(RedisLink):
     """Fragments in Redis, shared by every worker and host."""
 
     def __init__(self, url: str, prefix: str, release: Callable[[], str]) -> None:
-        self.url = url
+        super().__init__(url)
         self.prefix = prefix
         self._release = release
-        self._client: Any = None
-        self._pid = 0
         self._down_until = 0.0
-
-    @property
-    def client(self) -> Any:
-        if self._client is None or self._pid != os.getpid():  # never share a socket after fork
-            import redis
-
-            self._client = redis.Redis.from_url(self.url, socket_timeout=0.5)
-            self._pid = os.getpid()
-        return self._client
 
     def name(self, cache: str, key: Hashable, version: Hashable) -> str:
         identity = repr((self._release(), key, version)).encode()

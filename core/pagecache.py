@@ -48,6 +48,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from core.redis_link import RedisLink
+
 EXTENSION = "page_cache"
 PENDING = "choque_page_tags"
 ALLOWED_ARGS = frozenset({"page", "lang"})  # other arguments (a search) are not cached
@@ -170,25 +172,14 @@ class LocalStore:
             self._pages.clear()
 
 
-class RedisStore:
+class RedisStore(RedisLink):
     """Pages and per-tag generations in Redis, shared by every worker and host."""
 
     name = "redis"
 
     def __init__(self, url: str, prefix: str = "choque:") -> None:
-        self.url = url
+        super().__init__(url)
         self.prefix = prefix
-        self._client: Any = None
-        self._pid = 0
-
-    @property
-    def client(self) -> Any:
-        if self._client is None or self._pid != os.getpid():  # never share a socket after fork
-            import redis
-
-            self._client = redis.Redis.from_url(self.url, socket_timeout=0.5)
-            self._pid = os.getpid()
-        return self._client
 
     def _gen(self, tag: str) -> str:
         return f"{self.prefix}gen:{tag}"
