@@ -19,9 +19,8 @@ from sqlalchemy import func, select
 from cooperatives.models import Product
 from core.db import db
 from core.errors import Conflict
-from core.security import limiter
 from tests.factories import make_batch
-from tests.traceability.stamps.test_stamps_support import make_farm
+from tests.traceability.stamps.test_stamps_support import make_farm, scan_at_once
 from traceability import stamps
 from traceability.models import Scan, Stamp
 
@@ -37,30 +36,7 @@ def test_concurrent_scans_of_one_stamp_are_all_counted(app):
         stamps.activate_range(farm.producer_id, 1, 3, farm.batch_id)
         db.session.commit()
     code = farm.codes[1]
-    limiter.enabled = False  # the per-address limit is not what this test is about
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
-
-    def scan(n: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait()
-            for i in range(SCANS_EACH):
-                address = f"10.{n}.{i}.1"
-                response = client.get(f"/s/{code}", environ_base={"REMOTE_ADDR": address})
-                assert response.status_code == 200
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=scan, args=(n,)) for n in range(THREADS)]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        limiter.enabled = True
-    assert errors == []
+    scan_at_once(app, [code], threads=THREADS, each=SCANS_EACH)
     with app.app_context():
         stamp = db.session.scalar(select(Stamp).where(Stamp.code == code))
         rows = db.session.scalar(

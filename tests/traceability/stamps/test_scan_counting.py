@@ -5,15 +5,12 @@ agree, under concurrent scans too; unknown, void and recalled stamps say what th
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import event, func, select, text, update
 
 from core.db import db, unit_of_work
 from core.i18n import local_today
-from core.security import limiter
-from tests.traceability.stamps.test_stamps_support import make_farm
+from tests.traceability.stamps.test_stamps_support import make_farm, scan_at_once
 from traceability import stamps
 from traceability.lots.recalls import recall_batch
 from traceability.models import Scan, Stamp
@@ -100,37 +97,13 @@ def test_concurrent_scans_of_several_stamps_keep_counts_and_rows_equal(app, asyn
     farm = _farm(app)
     codes = [farm.codes[n] for n in (1, 2, 6, 7)]  # active, active, void, never activated
     app.config["SCAN_ASYNC_COMMIT"] = async_commit
-    limiter.enabled = False
-    threads_n, each = 6, 12
-    barrier = threading.Barrier(threads_n)
-    errors: list[BaseException] = []
-
-    def scan(n: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait()
-            for i in range(each):
-                code = codes[(n + i) % len(codes)]
-                response = client.get(
-                    f"/s/{code}", headers=PHONE, environ_base={"REMOTE_ADDR": f"10.{n}.{i}.1"}
-                )
-                assert response.status_code == 200
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=scan, args=(n,)) for n in range(threads_n)]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        scan_at_once(app, codes, threads=6, each=12, headers=PHONE)
     finally:
-        limiter.enabled = True
         app.config["SCAN_ASYNC_COMMIT"] = False
-    assert errors == []
     totals = [_counts(app, code) for code in codes]
     assert all(count == rows for count, rows in totals), totals
-    assert sum(count for count, _ in totals) == threads_n * each
+    assert sum(count for count, _ in totals) == 6 * 12
 
 
 def test_the_async_commit_setting_does_not_outlive_its_statement(app, client):

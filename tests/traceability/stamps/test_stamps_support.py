@@ -59,3 +59,39 @@ def make_farm(
     farm = Farm(producer.id, manager.id, product.id, batch.id, run.id, codes)
     db.session.commit()
     return farm
+
+
+def scan_at_once(app, codes: list[str], *, threads: int, each: int, headers=None) -> None:
+    """`threads` clients scan `each` times at the same moment, cycling through `codes`, each
+    scan from its own address (the per-address limit is switched off meanwhile); every answer
+    must be a 200."""
+    import threading
+
+    from core.security import limiter
+
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def scan(n: int) -> None:
+        client = app.test_client()
+        try:
+            barrier.wait()
+            for i in range(each):
+                code = codes[(n + i) % len(codes)]
+                response = client.get(
+                    f"/s/{code}", headers=headers, environ_base={"REMOTE_ADDR": f"10.{n}.{i}.1"}
+                )
+                assert response.status_code == 200
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=scan, args=(n,)) for n in range(threads)]
+    limiter.enabled = False
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        limiter.enabled = True
+    assert errors == []
