@@ -26,6 +26,23 @@ def partner(app):
         return partner.id, plain
 
 
+def order_body(variant_id: int, quantity: int = 1, ward: str | None = None, **extra) -> dict:
+    """A partner's order for delivery in Hà Nội (give `ward` when outside an app context)."""
+    from tests.shop.helpers import HANOI, hanoi_ward
+
+    return {
+        "lines": [{"variant_id": variant_id, "quantity": quantity}],
+        "contact": {
+            "name": "Chị Mai",
+            "phone": "0912 345 678",
+            "province_code": HANOI,
+            "ward_code": ward or hanoi_ward(),
+            "street": "12 Hàng Bài",
+        },
+        **extra,
+    }
+
+
 def bearer(plain: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {plain}"}
 

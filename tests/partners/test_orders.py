@@ -10,8 +10,8 @@ from core.db import db
 from partners import services
 from shop.inventory.services import available_units
 from shop.orders.models import Order
-from tests.partners.conftest import bearer
-from tests.shop.helpers import HANOI, hanoi_ward, stocked_product
+from tests.partners.conftest import bearer, order_body
+from tests.shop.helpers import stocked_product
 
 ORDERS = "/api/v1/orders"
 
@@ -24,20 +24,6 @@ def listed(app, partner, ctx):
     return variant.id
 
 
-def _body(variant_id: int, quantity: int = 1, **extra):
-    return {
-        "lines": [{"variant_id": variant_id, "quantity": quantity}],
-        "contact": {
-            "name": "Chị Mai",
-            "phone": "0912 345 678",
-            "province_code": HANOI,
-            "ward_code": hanoi_ward(),
-            "street": "12 Hàng Bài",
-        },
-        **extra,
-    }
-
-
 def _post(client, plain, body, key="order-0001"):
     headers = {**bearer(plain), "Idempotency-Key": key} if key else bearer(plain)
     return client.post(ORDERS, json=body, headers=headers)
@@ -48,8 +34,8 @@ def _orders() -> int:
 
 
 def test_same_key_and_body_give_the_same_order(client, partner, listed):
-    first = _post(client, partner[1], _body(listed, 2))
-    again = _post(client, partner[1], _body(listed, 2))
+    first = _post(client, partner[1], order_body(listed, 2))
+    again = _post(client, partner[1], order_body(listed, 2))
 
     assert first.status_code == 201, first.get_json()
     assert again.status_code == 200
@@ -59,8 +45,8 @@ def test_same_key_and_body_give_the_same_order(client, partner, listed):
 
 
 def test_same_key_with_another_body_is_409_and_changes_nothing(client, partner, listed):
-    _post(client, partner[1], _body(listed, 1))
-    replay = _post(client, partner[1], _body(listed, 2))
+    _post(client, partner[1], order_body(listed, 1))
+    replay = _post(client, partner[1], order_body(listed, 2))
 
     assert replay.status_code == 409
     assert replay.mimetype == "application/problem+json"
@@ -69,7 +55,7 @@ def test_same_key_with_another_body_is_409_and_changes_nothing(client, partner, 
 
 
 def test_no_oversell(client, partner, listed):
-    response = _post(client, partner[1], _body(listed, 4))
+    response = _post(client, partner[1], order_body(listed, 4))
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert _orders() == 0
@@ -91,9 +77,9 @@ def test_bad_bodies_are_422(client, partner, listed, body):
 
 
 def test_unknown_fields_and_missing_key_are_refused(client, partner, listed):
-    unknown = _post(client, partner[1], _body(listed, 1, coupon="FREE"))
+    unknown = _post(client, partner[1], order_body(listed, 1, coupon="FREE"))
     assert unknown.status_code == 422
-    no_key = _post(client, partner[1], _body(listed, 1), key=None)
+    no_key = _post(client, partner[1], order_body(listed, 1), key=None)
     assert no_key.status_code == 422 and no_key.mimetype == "application/problem+json"
     assert _orders() == 0
 
@@ -101,13 +87,13 @@ def test_unknown_fields_and_missing_key_are_refused(client, partner, listed):
 def test_products_outside_the_feed_cannot_be_ordered(client, partner, listed):
     _producer, _product, other_variant, _batch = stocked_product(units=3)
     db.session.commit()
-    response = _post(client, partner[1], _body(other_variant.id, 1))
+    response = _post(client, partner[1], order_body(other_variant.id, 1))
     assert response.status_code == 422
     assert _orders() == 0
 
 
 def test_a_partner_sees_only_its_own_orders(client, partner, listed):
-    ref = _post(client, partner[1], _body(listed, 1)).get_json()["ref"]
+    ref = _post(client, partner[1], order_body(listed, 1)).get_json()["ref"]
     _p, _k, other = services.create_partner("Voso", "orders:write")
     db.session.commit()
 
@@ -123,13 +109,13 @@ def test_a_partner_sees_only_its_own_orders(client, partner, listed):
 def test_feed_only_key_cannot_order(client, listed):
     _p, _k, plain = services.create_partner("Chỉ đọc", "feeds:read")
     db.session.commit()
-    response = _post(client, plain, _body(listed, 1))
+    response = _post(client, plain, order_body(listed, 1))
     assert response.status_code == 403
     assert _orders() == 0
 
 
 def test_a_partner_paid_order_keeps_the_partner_method_and_is_confirmed(client, partner, listed):
-    answer = _post(client, partner[1], _body(listed, payment_method="partner"))
+    answer = _post(client, partner[1], order_body(listed, payment_method="partner"))
     assert answer.status_code == 201
     assert answer.json["payment_method"] == "partner"
     assert {part["status"] for part in answer.json["parts"]} == {"confirmed"}

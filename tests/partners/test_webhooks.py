@@ -19,7 +19,7 @@ from partners.webhooks import services as webhooks
 from partners.webhooks.models import WebhookDelivery
 from tests.conftest import login
 from tests.factories import make_user
-from tests.partners.conftest import bearer
+from tests.partners.conftest import bearer, order_body
 
 
 def rows(**where) -> list[WebhookDelivery]:
@@ -211,20 +211,8 @@ def _feeds_only_key(app) -> str:
 def test_withdrawal_and_order_moves_reach_the_partner(app, hooked, receiver, client, settings):
     settings["WEBHOOK_COALESCE_SECONDS"] = 0
     db.session.close()
-    from tests.shop.helpers import HANOI, hanoi_ward
-
     with app.app_context():
-        ward = hanoi_ward()
-    body = {
-        "lines": [{"variant_id": hooked["variant_id"], "quantity": 2}],
-        "contact": {
-            "name": "Chị Mai",
-            "phone": "0912 345 678",
-            "province_code": HANOI,
-            "ward_code": ward,
-            "street": "12 Hàng Bài",
-        },
-    }
+        body = order_body(hooked["variant_id"], 2)
     headers = {**bearer(hooked["key"]), "Idempotency-Key": "order-hook-1"}
     placed = client.post("/api/v1/orders", json=body, headers=headers)
     assert placed.status_code == 201
