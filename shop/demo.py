@@ -1,6 +1,7 @@
 """Demo shop for `flask seed-demo` (idempotent): stock on the demo lots that may be sold today,
-and a few orders from Chị Mai in Hà Nội in every state, so the shopper's and the cooperatives'
-journeys can be shown at once. Flushes; the command commits."""
+and a few orders from Chị Mai in Hà Nội in every state — cash on delivery, and VietQR waiting,
+paid and paid short — so the shopper's and the cooperatives' journeys can be shown at once.
+Flushes; the command commits."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from shop.inventory.receiving import receive_stock
 from shop.inventory.services import available_units
 from shop.orders.models import Order
 from shop.orders.services import buyer_cancel, producer_move
+from shop.payments.reconciliation import Received, receive
 from shop.payments.services import record_cash
 from shop.search.services import reindex_all
 from traceability.lots.selling import LOT_UNITS, record_lot_for_sale, sellable_lots_of_product
 
 DEMO_SOURCE = "demo"
+DEMO_VIETQR = "demo-vietqr"
 MAX_PACKS = 120
 
 
@@ -130,9 +133,52 @@ def _orders() -> int:
     return made
 
 
+def _vietqr_orders() -> int:
+    """Three orders paid by VietQR: one waiting for the transfer (its QR page), one paid by a
+    bank notification, one paid short (flagged for the producer on its transfers page)."""
+    if db.session.scalar(
+        select(func.count()).select_from(Order).where(Order.source == DEMO_VIETQR)
+    ):
+        return 0
+    stocked = list(db.session.scalars(select(StockLot.variant_id).distinct()))
+    available = available_units(stocked)
+    on_sale = [v for v in stocked if available.get(v, 0) >= 4]
+    if not on_sale:
+        return 0
+    hanoi = places.find_province("Hà Nội")
+    contact = clean_contact(
+        name="Chị Mai",
+        phone="0912 345 679",
+        province_code=hanoi.code,
+        ward_code=places.wards_of(hanoi.code)[0].code,
+        street="12 Hàng Bài",
+    )
+    today = local_today()
+    for index, paid in enumerate((None, 1.0, 0.5)):
+        order = place_order(
+            [LineIn(on_sale[index % len(on_sale)], 1)],
+            contact,
+            payment_method="vietqr",
+            source=DEMO_VIETQR,
+        )
+        if paid is None:
+            continue
+        receive(
+            Received(
+                bank="coopbank",
+                txn_key=f"DEMO-FT{order.id:08d}",
+                source="webhook",
+                booked_on=today,
+                amount_vnd=int(order.total_vnd * paid),
+                description=f"MBVCB.{order.id} {order.ref} chuyen tien",
+            )
+        )
+    return 3
+
+
 def seed_demo() -> str:
     received = _stock()
-    orders = _orders()
+    orders = _orders() + _vietqr_orders()
     indexed = reindex_all()
     return (
         f"{received} lô đưa lên bán, {orders} đơn hàng mẫu, "
