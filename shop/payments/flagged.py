@@ -20,7 +20,9 @@ from core.text import clean_multiline
 from shop.orders.models import Order
 from shop.payments import ledger
 from shop.payments.models import PaymentEvent
+from shop.payments.reconciliation import LEDGER_SOURCE
 
+TRANSFERS = LEDGER_SOURCE  # bank transfers: resolved on the transfers page, not here
 RESOLUTION = "resolution"
 RESOLVED = "resolved"
 
@@ -50,13 +52,18 @@ def _resolution_of():
 
 
 def open_flags(limit: int = 200) -> list[Flag]:
-    """Flagged events nobody has resolved yet, newest first, with their order's reference."""
+    """Flagged events nobody has resolved yet, newest first, with their order's reference.
+    Bank transfers are not here: each has its own line to resolve on the transfers page."""
     resolution, joined = _resolution_of()
     rows = db.session.execute(
         select(PaymentEvent, Order.ref)
         .outerjoin(resolution, joined)
         .outerjoin(Order, Order.id == PaymentEvent.order_id)
-        .where(PaymentEvent.outcome.in_(ledger.FLAGGED), resolution.id.is_(None))
+        .where(
+            PaymentEvent.outcome.in_(ledger.FLAGGED),
+            PaymentEvent.source != TRANSFERS,
+            resolution.id.is_(None),
+        )
         .order_by(PaymentEvent.id.desc())
         .limit(limit)
     ).all()
@@ -66,7 +73,7 @@ def open_flags(limit: int = 200) -> list[Flag]:
 def resolve_flag(event_id: int | None, note: str, actor_id: int) -> None:
     """A person says how a flagged event was handled (refunded, order re-opened…)."""
     event = db.session.get(PaymentEvent, event_id) if event_id else None
-    if event is None or event.outcome not in ledger.FLAGGED:
+    if event is None or event.outcome not in ledger.FLAGGED or event.source == TRANSFERS:
         raise NotFound()
     note = clean_multiline(note)[:1000]
     if len(note) < 3:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.db import db
-from shop.payments import ledger
+from shop.payments import flagged, ledger
 from shop.payments.models import LedgerEntry
 from shop.payments.services import payments_of
 from shop.payments.verify import first_disagreement
@@ -88,3 +88,29 @@ def test_an_unknown_or_unflagged_event_is_not_found(app, client):
             "/admin/payments/flagged/resolve", data={"event_id": event_id, "note": "ghi chú"}
         )
         assert response.status_code == 404
+
+
+def test_a_short_bank_transfer_is_handled_on_the_transfers_page_only(app, client):
+    """One flag, one place: a transfer paid short is resolved on the transfers page; listing it
+    here too would have a person handle it twice."""
+    from shop.payments.reconciliation import Received, receive
+
+    with app.app_context():
+        _producer, _product, variant, _batch = stocked_product(price=100000)
+        order = order_of((variant.id, 1), payment_method="vietqr")
+        receive(
+            Received(
+                bank="coopbank",
+                txn_key="FT-SHORT",
+                source="webhook",
+                booked_on=order.created_at.date(),
+                amount_vnd=order.total_vnd - 5000,
+                description=order.ref,
+            )
+        )
+        db.session.commit()
+        ref = order.ref
+        assert [f.event.source for f in flagged.open_flags()] == []
+    login(client, _user(app, name="Quản trị", admin=True))
+    assert ref not in client.get("/admin/payments/flagged").get_data(as_text=True)
+    assert ref in client.get("/admin/transfers").get_data(as_text=True)
