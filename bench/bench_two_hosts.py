@@ -10,6 +10,8 @@ Checked afterwards, with rate limits on and both instances on Redis:
   nginx, which alternates hosts: exactly 600 answers 200, the rest 429);
 - a page built by one host is served by the other (Redis page cache: same Last-Modified);
 - nginx serves a public page from its own cache on the second request (X-Cache: HIT).
+- two `flask worker` processes, one per host, on the shared Redis queue: jobs of the real
+  background task are taken by whichever is free.
 
 Needs nginx (Debian's package) and Redis; says so and writes a result saying what was
 skipped when either is missing.
@@ -25,6 +27,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -261,8 +264,58 @@ def measure(paths: list[str], products: list[str], env: dict[str, str]) -> dict[
             f"  page built by host A served by host B: {shared}; nginx X-Cache on the second "
             f"request: {proxied.get('x-cache')}"
         )
-    result["rq_workers"] = "not measured: jobs still run in-process (core/jobs.py)"
+    result["rq_workers"] = rq_workers_share(env)
     return result
+
+
+def rq_workers_share(env: dict[str, str], jobs: int = 40) -> dict[str, Any]:
+    """One `flask worker` per host on the shared Redis queue: real task jobs (the webhook
+    sender's run, as a commit enqueues it) are taken by whichever worker is free."""
+    from collections import Counter
+
+    from redis import Redis
+    from rq import Queue
+
+    from core.jobs import run_rq_job
+
+    queue_name = f"choque-bench-{os.getpid()}"
+    worker_env = {**env, "REDIS_URL": REDIS_URL, "JOBS_QUEUE": queue_name}
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+    hosts = [
+        subprocess.Popen(command, cwd=ROOT, env=worker_env, stdout=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    queue = Queue(queue_name, connection=Redis.from_url(REDIS_URL))
+    try:
+        time.sleep(3)  # both registered and listening
+        started = time.monotonic()
+        queued = [queue.enqueue(run_rq_job, "webhooks", job_timeout=60) for _ in range(jobs)]
+        while time.monotonic() - started < 60:
+            states = [job.get_status(refresh=True) for job in queued]
+            if all(state in ("finished", "failed") for state in states):
+                break
+            time.sleep(0.2)
+        for job in queued:
+            job.refresh()
+        taken = Counter(job.worker_name or "none" for job in queued)
+        outcome = {
+            "jobs": jobs,
+            "finished": sum(job.get_status() == "finished" for job in queued),
+            "seconds": round(time.monotonic() - started, 2),
+            "taken_by_worker": dict(taken),
+            "both_hosts_took_jobs": len([n for n in taken if n != "none"]) == 2,
+        }
+        log(f"  RQ: {outcome['finished']}/{jobs} jobs in {outcome['seconds']} s, {dict(taken)}")
+        return outcome
+    finally:
+        for worker in hosts:
+            worker.send_signal(signal.SIGTERM)
+        for worker in hosts:
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        queue.delete(delete_jobs=True)
 
 
 def main() -> int:
