@@ -80,26 +80,37 @@ def _stock() -> int:
     return received
 
 
-def _orders() -> int:
-    if db.session.scalar(
-        select(func.count()).select_from(Order).where(Order.source == DEMO_SOURCE)
-    ):
-        return 0
+def _already(source: str) -> bool:
+    return bool(
+        db.session.scalar(select(func.count()).select_from(Order).where(Order.source == source))
+    )
+
+
+def _on_sale(at_least: int) -> list[int]:
+    """Variants with at least this many units free to sell."""
     stocked = list(db.session.scalars(select(StockLot.variant_id).distinct()))
     available = available_units(stocked)
-    on_sale = [v for v in stocked if available.get(v, 0) >= 8]
-    if not on_sale:
-        return 0
+    return [v for v in stocked if available.get(v, 0) >= at_least]
+
+
+def _mai(note: str = ""):
+    """Chị Mai's delivery contact in Hà Nội (the shopper of JOURNEYS.md)."""
     hanoi = places.find_province("Hà Nội")
-    ward = places.wards_of(hanoi.code)[0]
-    contact = clean_contact(
+    return clean_contact(
         name="Chị Mai",
         phone="0912 345 679",
         province_code=hanoi.code,
-        ward_code=ward.code,
+        ward_code=places.wards_of(hanoi.code)[0].code,
         street="12 Hàng Bài",
-        note="Gọi trước khi giao",
+        note=note,
     )
+
+
+def _orders() -> int:
+    on_sale = _on_sale(8)
+    if _already(DEMO_SOURCE) or not on_sale:
+        return 0
+    contact = _mai(note="Gọi trước khi giao")
     made = 0
     plans = ["placed", "confirmed", "packed", "shipped", "delivered", "cancelled"]
     for index, target in enumerate(plans):
@@ -136,23 +147,10 @@ def _orders() -> int:
 def _vietqr_orders() -> int:
     """Three orders paid by VietQR: one waiting for the transfer (its QR page), one paid by a
     bank notification, one paid short (flagged for the producer on its transfers page)."""
-    if db.session.scalar(
-        select(func.count()).select_from(Order).where(Order.source == DEMO_VIETQR)
-    ):
+    on_sale = _on_sale(4)
+    if _already(DEMO_VIETQR) or not on_sale:
         return 0
-    stocked = list(db.session.scalars(select(StockLot.variant_id).distinct()))
-    available = available_units(stocked)
-    on_sale = [v for v in stocked if available.get(v, 0) >= 4]
-    if not on_sale:
-        return 0
-    hanoi = places.find_province("Hà Nội")
-    contact = clean_contact(
-        name="Chị Mai",
-        phone="0912 345 679",
-        province_code=hanoi.code,
-        ward_code=places.wards_of(hanoi.code)[0].code,
-        street="12 Hàng Bài",
-    )
+    contact = _mai()
     today = local_today()
     for index, paid in enumerate((None, 1.0, 0.5)):
         order = place_order(
