@@ -28,9 +28,9 @@ from cooperatives.models import (
     ProductStatus,
     Variant,
 )
-from cooperatives.ocop.certificates import best_first, valid_on
+from cooperatives.ocop import valid_certificate_rows
 from core import places
-from core.db import db, utcnow
+from core.db import among, db, utcnow
 from core.errors import Invalid
 from core.gs1 import digital_link
 from core.i18n import local_today
@@ -173,27 +173,10 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _certificates(product_ids: list[int], today: date) -> dict[int, Any]:
-    """The certificate each product shows (valid_on, best_first: the OCOP rule), as plain rows:
-    a page of a 100,000-product feed keeps no ORM objects."""
-    if not product_ids:
-        return {}
-    c = OcopCertificate.__table__.c
-    rows = db.session.execute(
-        select(c.product_id, c.stars, c.decision_number, c.valid_until)
-        .where(_among(c.product_id, sorted(product_ids)), valid_on(today))
-        .order_by(c.product_id, *best_first())
-    )
-    best: dict[int, Any] = {}
-    for row in rows:
-        best.setdefault(row.product_id, row)
-    return best
-
-
 def describe(products: list[Any], today: date) -> list[dict[str, Any]]:
     """The feed record of each product (batched: a handful of queries per page)."""
     ids = [p.id for p in products]
-    certificates = _certificates(ids, today)
+    certificates = valid_certificate_rows(sorted(ids), today)
     variants = [v for p in products for v in p.variants if v.active]
     base = public_url()
     stock = available_units([v.id for v in variants], today=today)
@@ -317,7 +300,7 @@ def load(product_ids: Iterable[int]) -> list[Any]:
                 r.ward_code,
             )
             .join(Producer.__table__, r.id == p.producer_id)
-            .where(_among(p.id, ids))
+            .where(among(p.id, ids))
             .order_by(p.id)
         )
         if row.id in wanted
@@ -325,7 +308,7 @@ def load(product_ids: Iterable[int]) -> list[Any]:
     v = Variant.__table__.c
     for row in db.session.execute(
         select(v.id, v.product_id, v.sku, v.label, v.price_vnd, v.weight_grams, v.active)
-        .where(_among(v.product_id, ids))
+        .where(among(v.product_id, ids))
         .order_by(v.product_id, v.position, v.id)
     ):
         if row.product_id in products:
@@ -333,20 +316,12 @@ def load(product_ids: Iterable[int]) -> list[Any]:
     i = ProductImage.__table__.c
     for row in db.session.execute(
         select(i.product_id, i.key)
-        .where(_among(i.product_id, ids))
+        .where(among(i.product_id, ids))
         .order_by(i.product_id, i.position, i.id)
     ):
         if row.product_id in products:
             products[row.product_id].images.append(row)
     return list(products.values())
-
-
-def _among(column: Any, ids: list[int]) -> Any:
-    """`column IN ids`, as a range when the sorted ids are dense (a full feed's page): one
-    index range scan and no 500-parameter statement to compile; rows between are skipped."""
-    if ids[-1] - ids[0] < 2 * len(ids):
-        return column.between(ids[0], ids[-1])
-    return column.in_(ids)
 
 
 def entries(

@@ -16,6 +16,7 @@ from cooperatives.ocop.certificates import (
     record_certificate,
     revoked,
     valid_certificate,
+    valid_certificate_rows,
     valid_certificates,
     valid_on,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "stars_for_score",
     "submit_for_evaluation",
     "valid_certificate",
+    "valid_certificate_rows",
     "valid_certificates",
     "valid_on",
     "valid_until_for",

@@ -36,7 +36,7 @@ from cooperatives.ocop.rules import (
     format_score,
     valid_until_for,
 )
-from core.db import db
+from core.db import among, db
 from core.errors import Forbidden, Invalid
 from core.i18n import local_today
 
@@ -70,13 +70,34 @@ def valid_certificates(
     if not ids:
         return {}
     today = today or local_today()
-    rows = db.session.scalars(
-        select(OcopCertificate)
-        .where(OcopCertificate.product_id.in_(ids), valid_on(today))
-        .order_by(*best_first())
+    return _best_of_each(
+        db.session.scalars(
+            select(OcopCertificate)
+            .where(OcopCertificate.product_id.in_(ids), valid_on(today))
+            .order_by(*best_first())
+        )
     )
-    best: dict[int, OcopCertificate] = {}
-    for certificate in rows:
+
+
+def valid_certificate_rows(product_ids: list[int], today: date) -> dict[int, Any]:
+    """valid_certificates as plain rows (product_id, stars, decision_number, valid_until), for
+    readers that keep no ORM objects (a page of a 100,000-product feed); ids sorted."""
+    if not product_ids:
+        return {}
+    c = OcopCertificate.__table__.c
+    return _best_of_each(
+        db.session.execute(
+            select(c.product_id, c.stars, c.decision_number, c.valid_until)
+            .where(among(c.product_id, product_ids), valid_on(today))
+            .order_by(c.product_id, *best_first())
+        )
+    )
+
+
+def _best_of_each(ordered: Iterable[Any]) -> dict[int, Any]:
+    """The first of each product in best_first order: the certificate it shows."""
+    best: dict[int, Any] = {}
+    for certificate in ordered:
         best.setdefault(certificate.product_id, certificate)
     return best
 
