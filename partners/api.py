@@ -14,13 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, g, request, stream_with_context
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from accounts.api_keys import require_api_key
 from core.errors import Forbidden, Invalid
 from core.numbers import parse_int
 from core.security import csrf
-from partners import feeds
+from partners import api_input, feeds
 from partners.schemas import FeedQueryIn, FullFeedQueryIn
 from partners.services import partner_of_key
 
@@ -35,20 +34,6 @@ def _partner_id() -> int:
     if partner is None:
         raise Forbidden(_l("Khoá API này không thuộc đối tác nào đang hoạt động."))
     return partner.id
-
-
-def _check_query(schema) -> dict:
-    try:
-        return schema.load(request.args.to_dict(flat=True))
-    except ValidationError as error:
-        fields = {
-            k: " ".join(map(str, v)) if isinstance(v, list) else str(v)
-            for k, v in error.messages.items()
-        }  # type: ignore[union-attr]
-        raise Invalid(
-            _l("Tham số không hợp lệ: %(names)s", names=", ".join(sorted(fields))),
-            fields=fields,
-        ) from None
 
 
 _RFC3339 = re.compile(
@@ -148,7 +133,7 @@ def _feed_response(kind: str, mimetype: str, body, partner_id: int) -> Response:
 @bp.get("/feeds/products")
 @require_api_key("feeds:read")
 def products_json():
-    args = _check_query(FeedQueryIn())
+    args = api_input.query(FeedQueryIn())
     partner_id = _partner_id()
     after = feeds.decode_cursor(args.get("cursor"))
     limit = feeds.DEFAULT_LIMIT
@@ -211,7 +196,7 @@ def _image(row: dict) -> str:
 @bp.get("/feeds/products.xml")
 @require_api_key("feeds:read")
 def products_xml():
-    _check_query(FullFeedQueryIn())
+    api_input.query(FullFeedQueryIn())
     partner_id = _partner_id()
 
     def body() -> Iterator[str]:
@@ -279,7 +264,7 @@ def _csv_safe(value) -> str:
 @bp.get("/feeds/products.csv")
 @require_api_key("feeds:read")
 def products_csv():
-    _check_query(FullFeedQueryIn())
+    api_input.query(FullFeedQueryIn())
     partner_id = _partner_id()
 
     def body() -> Iterator[str]:
@@ -316,18 +301,6 @@ def products_csv():
     return _feed_response("csv", "text/csv", body, partner_id)
 
 
-def _flatten(messages, prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "_"] = " ".join(messages)
-    else:
-        flat[prefix or "_"] = str(messages)
-    return flat
-
-
 @bp.post("/orders")
 @require_api_key("orders:write")
 def create_order():
@@ -337,17 +310,7 @@ def create_order():
 
     partner = get_partner(_partner_id())
     key = orders.check_idempotency_key(request.headers.get("Idempotency-Key"))
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise Invalid(_l("Thân yêu cầu cần là một đối tượng JSON."))
-    try:
-        data = OrderIn().load(payload)
-    except ValidationError as error:
-        fields = _flatten(error.messages)
-        raise Invalid(
-            _l("Đơn hàng chưa hợp lệ: %(names)s", names=", ".join(sorted(fields))[:300]),
-            fields=fields,
-        ) from None
+    data = api_input.json_body(OrderIn(), _l("Đơn hàng chưa hợp lệ: %(names)s"))
     order, created = orders.place_partner_order(partner, key, data)
     body = PartnerOrderOut().dump(orders.describe(order))
     return body, 201 if created else 200, {"Location": f"/api/v1/orders/{order.ref}"}

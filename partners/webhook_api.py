@@ -4,16 +4,15 @@ delivery. Errors are application/problem+json."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from accounts.api_keys import require_api_key
 from core.errors import Forbidden, Invalid
 from core.numbers import parse_int
 from core.security import csrf
-from partners.api import _check_query, _flatten
-from partners.schemas import FullFeedQueryIn as FullQueryIn
+from partners import api_input
+from partners.schemas import FullFeedQueryIn
 from partners.services import partner_of_key
 from partners.webhooks import services
 from partners.webhooks.schemas import (
@@ -49,7 +48,7 @@ def _number(args: dict, name: str, maximum: int, default: int | None) -> int | N
 @bp.get("/deliveries")
 @require_api_key("webhooks:manage")
 def deliveries():
-    args = _check_query(DeliveryQueryIn())
+    args = api_input.query(DeliveryQueryIn())
     partner_id = _partner_id()
     limit = _number(args, "limit", 200, services.PAGE) or services.PAGE
     before = _number(args, "before", 2**31 - 1, None)
@@ -64,8 +63,7 @@ def deliveries():
 @bp.post("/deliveries/<int:delivery_id>/replay")
 @require_api_key("webhooks:manage")
 def replay(delivery_id: int):
-    if request.args:
-        raise Invalid(_l("Yêu cầu này không nhận tham số."))
+    api_input.no_query()
     row = services.replay(delivery_id, partner_id=_partner_id())
     return WebhookDeliveryOut().dump(services.describe(row)), 202
 
@@ -83,7 +81,7 @@ def _endpoint(endpoint) -> dict:
 @bp.get("/endpoints")
 @require_api_key("webhooks:manage")
 def endpoints():
-    _check_query(FullQueryIn())
+    api_input.query(FullFeedQueryIn())
     rows = services.endpoints_of(_partner_id())
     return WebhookEndpointListOut().dump({"items": [_endpoint(e) for e in rows]})
 
@@ -92,19 +90,8 @@ def endpoints():
 @require_api_key("webhooks:manage")
 def add_endpoint():
     """The secret is in this answer only (no-store)."""
-    if request.args:
-        raise Invalid(_l("Yêu cầu này không nhận tham số."))
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise Invalid(_l("Thân yêu cầu cần là một đối tượng JSON."))
-    try:
-        data = WebhookEndpointIn().load(payload)
-    except ValidationError as error:
-        fields = _flatten(error.messages)
-        raise Invalid(
-            _l("Tham số không hợp lệ: %(names)s", names=", ".join(sorted(fields))[:300]),
-            fields=fields,
-        ) from None
+    api_input.no_query()
+    data = api_input.json_body(WebhookEndpointIn(), _l("Tham số không hợp lệ: %(names)s"))
     endpoint, secret = services.add_endpoint(_partner_id(), data["url"], data.get("events"))
     body = WebhookEndpointCreatedOut().dump({**_endpoint(endpoint), "secret": secret})
     headers = {"Cache-Control": "no-store", "Location": "/api/v1/webhooks/endpoints"}
