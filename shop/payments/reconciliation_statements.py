@@ -137,7 +137,7 @@ def import_upload(
     _remember(actor_id, upload.bank, mapping)
     upload.mapping = json.dumps(mapping, ensure_ascii=False, sort_keys=True)
     upload.uploader_id = actor_id  # who chose the columns answers for the import
-    if data_lines(upload) > current_app.config["STATEMENT_INLINE_LINES"]:
+    if _below(table, found) > current_app.config["STATEMENT_INLINE_LINES"]:
         upload.status = "queued"
         after_commit(lambda: jobs.kick(TASK))
     else:
@@ -215,8 +215,11 @@ def data_lines(upload: StatementUpload) -> int:
     """Non-empty rows below the header row (an upper bound on the transactions)."""
     table = statement_csv.rows(upload.content)
     mapping = json.loads(upload.mapping) if upload.mapping else None
-    found = statement_csv.find_header(table, mapping)
-    return len(table) - (found[0] + 1 if found else 1)
+    return _below(table, statement_csv.find_header(table, mapping))
+
+
+def _below(table: list, header: tuple[int, list[str]] | None) -> int:
+    return len(table) - (header[0] + 1 if header else 1)
 
 
 def errors_of(upload: StatementUpload) -> list[tuple[int, str]]:
