@@ -80,11 +80,14 @@ def remembered(owner_id: int, bank: str) -> dict[str, str] | None:
 def columns_of(upload: StatementUpload, owner_id: int) -> tuple[list[str], dict[str, str]]:
     """The file's headers and the mapping to propose: the remembered one if it fits the file,
     else a guess from the header names."""
-    table = statement_csv.rows(upload.content)
-    mapping = remembered(owner_id, upload.bank)
-    if mapping and statement_csv.find_header(table, mapping):
-        _index, headers = statement_csv.find_header(table, mapping)
-        return headers, mapping
+    return _columns(statement_csv.rows(upload.content), owner_id, upload.bank)
+
+
+def _columns(table: list, owner_id: int, bank: str) -> tuple[list[str], dict[str, str]]:
+    mapping = remembered(owner_id, bank)
+    fitting = statement_csv.find_header(table, mapping) if mapping else None
+    if fitting:
+        return fitting[1], mapping
     found = statement_csv.find_header(table)
     headers = found[1] if found else []
     return headers, statement_csv.guess_mapping(headers)
@@ -128,8 +131,8 @@ def import_upload(
     if upload.status != "pending":
         raise Conflict(_("Sao kê này đã được nhập."))
     mapping = {k: clean(v)[:120] for k, v in mapping.items() if k in statement_csv.FIELDS and v}
-    headers, _proposed = columns_of(upload, actor_id)
     table = statement_csv.rows(upload.content)
+    headers, _proposed = _columns(table, actor_id, upload.bank)
     found = statement_csv.find_header(table, mapping) if mapping else None
     errors = statement_csv.check_mapping(mapping, found[1] if found else headers)
     if errors:
