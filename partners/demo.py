@@ -11,6 +11,7 @@ from accounts import api_keys
 from accounts.models import ApiKey
 from cooperatives.models import Producer
 from core.db import db
+from core.urls import public_url
 from partners.models import Partner, PartnerKey, PartnerOptIn
 
 DEMO_PARTNER = "Sàn demo (Postmart thử nghiệm)"
@@ -47,5 +48,5 @@ def demo_logins() -> list[str]:
     return [
         f"Khoá API đối tác demo ({DEMO_PARTNER}): {DEMO_KEY}",
         f"  curl -H 'Authorization: Bearer {DEMO_KEY}' --compressed "
-        "http://127.0.0.1:8000/api/v1/feeds/products?limit=2",
+        f"'{public_url('/api/v1/feeds/products?limit=2')}'",
     ]

@@ -276,6 +276,8 @@ def test_demo_key_is_printed_and_works(app, client, ctx):
     seed_demo()
     db.session.commit()
     assert any(DEMO_KEY in line for line in demo_logins())
+    # the curl line points at this server (PORT=8101 make run prints its own port)
+    assert any(f"'{app.config['PUBLIC_BASE_URL']}/api/v1/" in line for line in demo_logins())
     assert _get(client, DEMO_KEY).status_code == 200
 
 
