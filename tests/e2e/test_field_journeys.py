@@ -218,3 +218,18 @@ def test_the_shoppers_journey(phone, lang, flask_cli):
     _walk(phone, [*others, "/s/ZZZZZZZZZZZZZ"], ("/01/",), findings, lang)
     _walk(phone, ["/", "/?q=mat+ong"], ("/p/", "/c/", "/?q="), findings, lang)
     _check(findings)
+
+
+def test_photo_links_are_full_tap_targets_before_their_photos_arrive(phone):
+    """On 3G the extra photos of a product page arrive seconds after the page; until then their
+    links must already be finger-sized (a shrink-to-fit link around a not-yet-loaded photo was
+    0 px wide, and the shopper's journey caught it only when the photos were late)."""
+    held = []
+    phone.route("**/media/**", lambda route: held.append(route))  # photos held back, as on 3G
+    findings = Findings()
+    phone.goto("/p/cam-cao-phong-loai-1", wait_until="domcontentloaded")
+    expect(phone.locator(".more-photos a").first).to_be_attached()
+    audit_page(phone, findings, lang="vi")
+    for route in held:
+        route.abort()
+    _check(findings)
