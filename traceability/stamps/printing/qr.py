@@ -55,6 +55,11 @@ class QrSymbol:
             out.append((col, row, end - start, 1))
         return out
 
+    def packed_rows(self) -> bytes:
+        """The modules one bit each (1 dark), each row padded to whole bytes: a PDF image mask."""
+        width, pad = (self.size + 7) // 8, "0" * (-self.size % 8)
+        return b"".join(int(row + pad, 2).to_bytes(width, "big") for row in self.rows)
+
 
 @dataclass(frozen=True)
 class _Grid:
