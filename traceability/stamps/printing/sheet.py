@@ -1,7 +1,8 @@
-"""A4 label sheets (PDF) drawn with reportlab: each QR is one vector path of merged rectangles
-(crisp at any printer resolution), text in DejaVu Sans shipped in static/fonts (Vietnamese
-glyphs on every machine), pages streamed from the database in serial order and written out one
-by one (pdf_stream: memory does not grow with the run).
+"""A4 label sheets (PDF) drawn with reportlab's fonts and metrics: each QR is an inline image
+mask, one bit a module (sampled, not smoothed: crisp at any printer resolution), text in DejaVu
+Sans shipped in static/fonts (Vietnamese glyphs on every machine), pages streamed from the
+database in serial order and written out one by one (pdf_stream: memory does not grow with the
+run).
 """
 
 from __future__ import annotations
