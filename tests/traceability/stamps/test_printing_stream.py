@@ -5,6 +5,7 @@ the labels are all read, and memory does not grow with the run."""
 from __future__ import annotations
 
 import io
+import random
 import tracemalloc
 
 import pypdfium2 as pdfium
@@ -110,3 +111,26 @@ def _peak(app, count: int) -> int:
 def test_memory_does_not_grow_with_the_run(app):
     small, large = _peak(app, 130), _peak(app, 1300)  # 2 pages, then 20
     assert large < small * 1.25 + 256 * 1024, (small, large)
+
+
+def _pdf_size(app, count: int) -> int:
+    """A run's PDF with a distinct random code a label, as a real run has (identical symbols
+    would deflate to nothing)."""
+    rng = random.Random(count)
+    labels = (
+        printing.StampLabel(
+            serial, code := "".join(rng.choices(stamps.ALPHABET, k=13)), URL[:-13] + code, "123456"
+        )
+        for serial in range(1, count + 1)
+    )
+    out = io.BytesIO()
+    with app.app_context():
+        printing.render_sheets(labels, printing.LabelText("Cam"), printing.PRESETS["5x13"], out)
+    return len(out.getvalue())
+
+
+def test_a_page_of_65_labels_weighs_little_on_a_slow_line(app):
+    """Cooperatives download sheets over 3G: each full page (65 QR symbols with code, serial and
+    PIN) adds at most 12 KB; a symbol as one rectangle per run of dark modules made it ≈ 19 KB."""
+    one, eleven = _pdf_size(app, 65), _pdf_size(app, 65 * 11)
+    assert (eleven - one) / 10 <= 12 * 1024, (one, eleven)
