@@ -68,7 +68,8 @@ def place_partner_order(partner: Partner, key: str, data: dict[str, Any]) -> tup
     )
     missing = [v for v in variant_ids if v not in listed]
     if missing:
-        message = _l("Sản phẩm không có trong nguồn cấp của đối tác: %(ids)s", ids=missing[:10])
+        ids = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        message = _l("Sản phẩm không có trong nguồn cấp của đối tác: %(ids)s", ids=ids)
         raise Invalid(message, fields={"lines": message})
     contact = clean_contact(**data["contact"])
     lines = [

@@ -89,6 +89,8 @@ def test_products_outside_the_feed_cannot_be_ordered(client, partner, listed):
     db.session.commit()
     response = _post(client, partner[1], order_body(other_variant.id, 1))
     assert response.status_code == 422
+    # the ids as a developer reads them, not a Python list
+    assert response.get_json()["errors"]["lines"].endswith(f": {other_variant.id}")
     assert _orders() == 0
 
 
