@@ -54,6 +54,7 @@ EXTENSION = "page_cache"
 PENDING = "choque_page_tags"
 ALLOWED_ARGS = frozenset({"page", "lang"})  # other arguments (a search) are not cached
 LOCAL_MAX_ENTRIES = 2048
+NEAR_MAX_ENTRIES = 256  # pages a worker keeps in front of Redis (the hot ones: ≈ 4 MB)
 REDIS_TTL = 3600  # seconds a page stays in Redis unread (its tags decide if it is still true)
 
 TagsOf = Callable[[Any], Iterable[str]]
@@ -173,13 +174,29 @@ class LocalStore:
 
 
 class RedisStore(RedisLink):
-    """Pages and per-tag generations in Redis, shared by every worker and host."""
+    """Pages and per-tag generations in Redis, shared by every worker and host.
+
+    Each worker also keeps the pages it served last (`NEAR_MAX_ENTRIES`) with the generations
+    they were built at: a hit on that copy is one MGET of the tags' generations (no page sent
+    over, no JSON read), and it is checked by the same rule as a page read from Redis."""
 
     name = "redis"
 
     def __init__(self, url: str, prefix: str = "choque:") -> None:
         super().__init__(url)
         self.prefix = prefix
+        self._near: OrderedDict[str, tuple[list[str], list[int], Page]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _remember(self, key: str, tags: list[str], gens: list[int], page: Page) -> None:
+        with self._lock:
+            self._near[key] = (tags, gens, page)
+            self._near.move_to_end(key)
+            while len(self._near) > NEAR_MAX_ENTRIES:
+                self._near.popitem(last=False)
+
+    def _current(self, tags: list[str]) -> list[int]:
+        return [int(x or 0) for x in self.client.mget([self._gen(t) for t in tags])] if tags else []
 
     def _gen(self, tag: str) -> str:
         return f"{self.prefix}gen:{tag}"
@@ -191,16 +208,27 @@ class RedisStore(RedisLink):
         return self.client.get(self._gen("*"))
 
     def get(self, key: str) -> Page | None:
+        near = self._near.get(key)
+        if near is not None:
+            tags, gens, page = near
+            if self._current(tags) == gens:
+                with self._lock:
+                    if key in self._near:
+                        self._near.move_to_end(key)
+                return page
+            with self._lock:
+                self._near.pop(key, None)
         raw = self.client.get(self._page(key))
         if raw is None:
             return None
         head, _, body = raw.partition(b"\n")
         meta = json.loads(head)
         tags = meta["tags"]
-        current = self.client.mget([self._gen(t) for t in tags]) if tags else []
-        if [int(x or 0) for x in current] != meta["gens"]:
+        if self._current(tags) != meta["gens"]:
             return None
-        return Page(body, meta["mimetype"], meta["etag"], meta["built_at"])
+        page = Page(body, meta["mimetype"], meta["etag"], meta["built_at"])
+        self._remember(key, tags, meta["gens"], page)
+        return page
 
     def put(self, key: str, page: Page, tags: set[str], sequence: Hashable) -> None:
         ordered = sorted(tags)
@@ -216,6 +244,7 @@ class RedisStore(RedisLink):
         }
         blob = json.dumps(meta, separators=(",", ":")).encode() + b"\n" + page.body
         self.client.set(self._page(key), blob, ex=REDIS_TTL)
+        self._remember(key, ordered, meta["gens"], page)
 
     def bump(self, tags: set[str]) -> None:
         pipe = self.client.pipeline(transaction=False)
@@ -225,6 +254,8 @@ class RedisStore(RedisLink):
         pipe.execute()
 
     def clear(self) -> None:
+        with self._lock:
+            self._near.clear()
         for key in self.client.scan_iter(f"{self.prefix}page:*"):
             self.client.delete(key)
 

@@ -181,6 +181,21 @@ def test_search_results_and_missing_pages_are_not_kept(workers):
     assert len(store._pages) == 0
 
 
+def _count_redis_calls(store) -> dict[str, int]:
+    """Count the store's Redis commands from now on (the client is wrapped, not replaced)."""
+    calls: dict[str, int] = {}
+    client = store.client
+    for name in ("get", "mget", "set"):
+        real = getattr(client, name)
+
+        def spy(*args, _real=real, _name=name, **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args, **kwargs)
+
+        setattr(client, name, spy)
+    return calls
+
+
 def _redis_or_skip() -> str:
     redis = pytest.importorskip("redis")
     url = "redis://127.0.0.1:6379/0"
@@ -210,6 +225,16 @@ def test_redis_shares_pages_and_invalidations_between_hosts(app, database_url, t
         with first.app_context(), unit_of_work():
             db.session.get(Product, ids["product"]).name_vi = "Cam Vinh"
         assert "Cam Vinh" in _html(second, ids["page"])
+        # The second host now holds the page in front of Redis: one check of the page's tags'
+        # generations answers the next visit, and a revocation on the first host still shows.
+        calls = _count_redis_calls(pagecache.store(second))
+        assert "★★★★" in _html(second, ids["page"])
+        assert calls == {"mget": 1}
+        with first.app_context(), unit_of_work():
+            for certificate in db.session.scalars(db.select(OcopCertificate)):
+                certificate.status = "revoked"
+        assert "★★★★" not in _html(second, ids["page"])
+        assert "★★★★" not in _html(second, ids["producer_page"])
     finally:
         store = pagecache.store(hosts[0])
         for key in store.client.scan_iter(f"{prefix}*"):
