@@ -66,8 +66,11 @@ class StampFacts(NamedTuple):
     lineage_recalled_at: datetime | None
     lineage_updated_at: datetime | None
 
-    def version(self, today: date) -> tuple[Hashable, ...]:
-        return (today, *self[self._fields.index("batch_status") :])
+    def version(self) -> tuple[Hashable, ...]:
+        """What the lot part shows changes only with these. Not the date: the one date-bound
+        fact, the certificate, is chosen for today by the statement (`certificate_id` becomes
+        None the day it lapses), so the parts of every lot do not all expire at midnight."""
+        return self[self._fields.index("batch_status") :]
 
 
 def facts_columns(s: Any = None) -> tuple[Any, ...]:

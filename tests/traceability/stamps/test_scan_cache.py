@@ -6,7 +6,7 @@ costs a handful of SQL statements."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -210,6 +210,13 @@ def test_the_cache_is_bounded():
     assert cache.get_or_build(9, "v2", lambda: "new version") == "new version"
 
 
-def test_today_is_part_of_the_version():
-    facts = scan_cache.StampFacts(*([None] * len(scan_cache.StampFacts._fields)))
-    assert facts.version(date(2026, 1, 1)) != facts.version(date(2026, 1, 2))
+def test_a_lot_part_outlives_midnight_when_nothing_on_it_changed(app, client, monkeypatch):
+    """Every lot's part used to expire at midnight (the date was in its version): the whole
+    country's scans rebuilt them at once. Only what the part shows may expire it."""
+    farm = _farm(app)
+    today = core.i18n.local_today()
+    assert "OCOP 4 sao" in _scan(client, farm.codes[1])
+    misses = _cache(app).misses
+    monkeypatch.setattr(core.i18n, "local_today", lambda: today + timedelta(days=1))
+    assert "OCOP 4 sao" in _scan(client, farm.codes[2])  # the certificate is still valid
+    assert _cache(app).misses == misses
