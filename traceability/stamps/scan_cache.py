@@ -8,8 +8,9 @@ Never stale: the version tuple holds every value whose change alters that part o
 the lot's status, recall time and chain head (a new event changes the head), the product's and
 producer's `updated_at`, the certificate valid *today* (Asia/Ho_Chi_Minh, computed in SQL with
 today's date, so a lapse at midnight changes it), the lot's photos, and its neighbours in the
-lineage (count, recalls, their products' edits) — plus the date and the locale. Each request
-reads the version afresh; only the HTML built from it is reused.
+lineage (count, recalls, their products' edits) — and the locale (in the key). Not the date
+itself: a part outlives midnight unless something on it changed. Each request reads the version
+afresh; only the HTML built from it is reused.
 """
 
 from __future__ import annotations
