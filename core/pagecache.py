@@ -48,6 +48,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from core import replica
 from core.redis_link import RedisLink
 
 EXTENSION = "page_cache"
@@ -118,6 +119,9 @@ def _after_rollback(session: Session) -> None:
 def _publish(tags: set[str]) -> None:
     if not has_app_context():
         return
+    # First the primary's WAL position, then the bump: a page built after the bump reads a
+    # replica that has replayed this commit, or the primary (core/replica.py).
+    replica.note_write()
     store = current_app.extensions.get(EXTENSION)
     if store is not None:
         store.bump(tags)
