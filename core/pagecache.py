@@ -25,7 +25,8 @@ hosts need Redis). `PAGE_CACHE=off` turns it off (the default under tests).
 
 No lie in a race: the store's sequence number is read before the view reads the database, and
 read again with the tags' generations once the page is built; if anything changed in between,
-the page is sent but not kept.
+the page is sent but not kept. With a read replica (core/replica.py) the primary's WAL position
+is noted before every bump, and a page is built from the replica only once it has replayed it.
 """
 
 from __future__ import annotations
