@@ -21,6 +21,7 @@ from core.i18n import current_locale
 from core.images import variant_size
 from core.numbers import parse_int
 from core.pagecache import cached_page, tag
+from core.replica import replica_reads
 from core.urls import public_url
 
 bp = Blueprint("catalog", __name__)
@@ -70,6 +71,7 @@ def _short(text: str, limit: int = DESCRIPTION_MAX) -> str:
 
 @bp.get("/")
 @cached_page
+@replica_reads
 def home():
     tag("catalog")
     q = clean_text(request.args.get("q"))[:100]
@@ -81,6 +83,7 @@ def home():
 
 @bp.get("/c/<slug>")
 @cached_page
+@replica_reads
 def producer_page(slug: str):
     producer = catalog.producer_by_slug(slug)
     if producer is None:
@@ -113,6 +116,7 @@ def _may_preview(product: Product) -> bool:
 
 @bp.get("/p/<slug>")
 @cached_page
+@replica_reads
 def product_page(slug: str):
     product = catalog.product_by_slug(slug)
     if product is None:

@@ -19,6 +19,7 @@ from core import (
     navigation,
     openapi,
     pagecache,
+    replica,
     sample_data,
     security,
     sessions,
@@ -79,6 +80,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     assets.init_app(app)
     i18n.init_app(app)
     pagecache.init_app(app)
+    replica.init_app(app)
     errors.init_app(app)
     openapi.init_app(app)
     navigation.init_app(app)

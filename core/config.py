@@ -35,6 +35,14 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _psycopg_url(url: str) -> str:
+    """postgres:// and postgresql:// (as hosting providers write them) use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def _instance_secret(instance_path: Path) -> str:
     """Development only: a random key generated once into instance/ and reused."""
     path = instance_path / "secret_key"
@@ -64,11 +72,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         raise ConfigError("SECRET_KEY must be at least 32 characters in production")
 
     default_db = f"sqlite:///{instance_path / 'choque.db'}"
-    database_url = env.get("DATABASE_URL") or default_db
-    if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    database_url = _psycopg_url(env.get("DATABASE_URL") or default_db)
 
     redis_url = env.get("REDIS_URL", "")
     production = app_env == "production"
@@ -83,6 +87,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SQLALCHEMY_ENGINE_OPTIONS": (
             {} if database_url.startswith("sqlite") else {"pool_recycle": 600}
         ),
+        # A PostgreSQL read replica for anonymous public pages (core/replica.py); empty: none.
+        "DATABASE_REPLICA_URL": _psycopg_url(env.get("DATABASE_REPLICA_URL", "").strip()),
         "REDIS_URL": redis_url,
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
@@ -177,6 +183,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             " allow the full limit): set REDIS_URL, or leave it empty for the shared SQLite file"
         )
     _check_page_cache(config)
+    _check_replica(config)
     _check_payments(config)
     _check_vietqr(config)
     if not str(config["PUBLIC_BASE_URL"]).startswith(("http://", "https://")):
@@ -208,6 +215,16 @@ def _check_page_cache(config: dict[str, Any]) -> None:
         raise ConfigError(f"PAGE_CACHE must be redis, local or off, got {config['PAGE_CACHE']!r}")
     if config["PAGE_CACHE"] == "redis" and not config["REDIS_URL"]:
         raise ConfigError("PAGE_CACHE=redis needs REDIS_URL")
+
+
+def _check_replica(config: dict[str, Any]) -> None:
+    replica = str(config.get("DATABASE_REPLICA_URL") or "")
+    if not replica:
+        return
+    if not replica.startswith("postgresql"):
+        raise ConfigError("DATABASE_REPLICA_URL must be a PostgreSQL URL (postgresql://…)")
+    if not str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        raise ConfigError("DATABASE_REPLICA_URL needs DATABASE_URL on PostgreSQL (the primary)")
 
 
 def _check_vietqr(config: dict[str, Any]) -> None:

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime, MetaData, event, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -56,7 +58,24 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+READ_FROM = "choque_read_from"  # session.info: the engine this request reads from
+
+
+class RoutingSession(FlaskSession):
+    """Reads go to the engine the request chose (core/replica.py: a read replica for anonymous
+    public pages); a flush and any INSERT/UPDATE/DELETE always go to the primary."""
+
+    def get_bind(
+        self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any
+    ) -> Any:
+        reads = self.info.get(READ_FROM)
+        writes = self._flushing or isinstance(clause, UpdateBase)
+        if reads is not None and bind is None and not writes:
+            return reads
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 
 
 @event.listens_for(Engine, "connect")

@@ -25,7 +25,8 @@ hosts need Redis). `PAGE_CACHE=off` turns it off (the default under tests).
 
 No lie in a race: the store's sequence number is read before the view reads the database, and
 read again with the tags' generations once the page is built; if anything changed in between,
-the page is sent but not kept.
+the page is sent but not kept. With a read replica (core/replica.py) the primary's WAL position
+is noted before every bump, and a page is built from the replica only once it has replayed it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
+from core import replica
 from core.redis_link import RedisLink
 
 EXTENSION = "page_cache"
@@ -119,6 +121,9 @@ def _after_rollback(session: Session) -> None:
 def _publish(tags: set[str]) -> None:
     if not has_app_context():
         return
+    # First the primary's WAL position, then the bump: a page built after the bump reads a
+    # replica that has replayed this commit, or the primary (core/replica.py).
+    replica.note_write()
     store = current_app.extensions.get(EXTENSION)
     if store is not None:
         store.bump(tags)

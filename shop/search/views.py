@@ -8,6 +8,7 @@ from cooperatives.selling import cards_for, category_groups
 from core import places
 from core.money import parse_vnd
 from core.numbers import parse_int
+from core.replica import replica_reads
 from core.text import clean
 from shop.search.services import Filters, search
 
@@ -51,12 +52,14 @@ def _render(q: str, filters: Filters, group_name: str | None = None):
 
 
 @bp.get("/search")
+@replica_reads
 def search_page():
     q = clean(request.args.get("q"))[:100]
     return _render(q, _filters())
 
 
 @bp.get("/g/<code>")
+@replica_reads
 def group_page(code: str):
     groups = {c: (vi, en) for c, vi, en in category_groups()}
     if code not in groups:
