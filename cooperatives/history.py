@@ -15,7 +15,6 @@ from accounts.models import AuditEntry
 from cooperatives.labels import ROLE_LABELS, STATUS_LABELS
 from cooperatives.models import MemberRole
 from core.db import db
-from core.i18n import current_locale
 from core.money import format_vnd
 from core.numbers import parse_int
 
@@ -68,7 +67,7 @@ def describe_action(action: str, details: dict[str, Any], fallback: str = "") ->
     if "status" in values:
         values["status"] = str(STATUS_LABELS.get(values["status"], values["status"]))
     if isinstance(values.get("price"), int):
-        values["price"] = format_vnd(values["price"], current_locale())
+        values["price"] = format_vnd(values["price"])
     return str(template) % values
 
 

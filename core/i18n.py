@@ -78,7 +78,7 @@ def current_locale() -> str:
 def money(amount: int | None) -> str:
     if amount is None:
         return ""
-    return format_vnd(amount, current_locale())
+    return format_vnd(amount)
 
 
 def local_date(value: date | datetime | None, fmt: str = "short") -> str:

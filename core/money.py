@@ -11,9 +11,10 @@ from core.numbers import is_ascii_digits
 _DIGITS = re.compile(r"[\s.,_₫đ]|vnd|vnđ|dong|đồng", re.IGNORECASE)
 
 
-def format_vnd(amount: int, locale: str = "vi") -> str:
-    """150000 -> '150.000 ₫' (vi) or '₫150,000' (en)."""
-    return format_currency(int(amount), "VND", locale=locale)
+def format_vnd(amount: int) -> str:
+    """150000 -> '150.000 ₫' in every language (the house rule): a price on a stamp, a bank
+    transfer or a packing slip reads the same to a visitor who chose English."""
+    return format_currency(int(amount), "VND", locale="vi")
 
 
 def parse_vnd(text: str | int | None) -> int | None:
