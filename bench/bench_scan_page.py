@@ -16,7 +16,8 @@ bench-data … --stamps N` with DATABASE_URL pointing at it) is used, not create
 counts are compared as differences). BENCH_SCAN_BEFORE_DIR: another checkout of the project (for
 instance `git archive <commit> | tar -x -C DIR`) served by a second gunicorn on the same database
 and measured in the same run as `scan_page_before`: before and after, each against the same bare
-app.
+app. A cold run comes first (fresh workers, no lot part built in Redis; `cold_over_warm_rps`);
+BENCH_SCAN_WARM=1 runs `flask stamps warm` before the server starts, as a deploy does.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ STAMPS = env_int("BENCH_STAMPS", 1_000_000)
 PRODUCERS = env_int("BENCH_PRODUCERS", 1_000)
 PRODUCTS = env_int("BENCH_SCAN_PRODUCTS", 10_000)
 SAMPLE = 5_000
+WARM = os.environ.get("BENCH_SCAN_WARM", "0") == "1"  # run `flask stamps warm` first
 AIM = 0.5
 SCAN_CONNECTIONS = env_int("BENCH_SCAN_CONNECTIONS", 64)  # the issue's p99 aim is at 64
 
@@ -133,6 +135,16 @@ def shared_lot_parts(env: dict[str, str]) -> str:
     return f"redis ({REDIS_URL}, shared by the workers)"
 
 
+def warm_command(env: dict[str, str], lot_parts: str) -> float | None:
+    """With BENCH_SCAN_WARM=1 and Redis: `flask stamps warm`, as a deploy runs it before the
+    new release takes traffic (the cold run then starts with every lot part in Redis)."""
+    if not (WARM and lot_parts.startswith("redis")):
+        return None
+    started = time.perf_counter()
+    log("  " + flask(env, "stamps", "warm").strip())
+    return round(time.perf_counter() - started, 1)
+
+
 def first_visits(base: str, paths: list[str]) -> float:
     """One scan of a stamp of every lot (its part is built once, then shared): seconds taken."""
     started = time.perf_counter()
@@ -170,6 +182,7 @@ def measure(db: Database) -> dict[str, Any]:
             "connections": SCAN_CONNECTIONS,
             "lot_parts": lot_parts,
         }
+        result["warm_command_s"] = warm_command(env, lot_parts)
         with (
             gunicorn(env) as base,
             gunicorn(env, BARE_APP) as bare,

@@ -1,4 +1,5 @@
-"""`flask stamps …`: order runs, print sheets, activate and void serial ranges, show samples.
+"""`flask stamps …`: order runs, print sheets, activate and void serial ranges, show samples,
+warm the scan page's lot parts after a deploy.
 
 Each command is one unit of work: the service changes, one commit at the end, rollback and a
 plain message on a refused operation.
@@ -6,6 +7,7 @@ plain message on a refused operation.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -161,6 +163,21 @@ def sample() -> None:
         run = db.session.get(StampRun, stamp.run_id)
         url = stamps.stamp_url(run, stamp.serial, stamp.code, base, stamp.dl_serial)
         click.echo(f"{state} {run.id} {url}")
+
+
+@stamps_cli.command("warm")
+def warm() -> None:
+    """Render every lot's part of the scan page into Redis before a new release takes traffic."""
+    from flask import current_app
+
+    from traceability.stamps.warming import lot_stamps, warm_lot_parts
+
+    if not current_app.config.get("REDIS_URL"):
+        click.echo("REDIS_URL is not set: each worker keeps its own lot parts, nothing to warm")
+        return
+    started = time.perf_counter()
+    count = warm_lot_parts(lot_stamps())
+    click.echo(f"{count} lot parts ready in Redis ({time.perf_counter() - started:.1f} s)")
 
 
 def init_app(app: Flask) -> None:

@@ -147,7 +147,9 @@ def _build_fragment(facts: scan_cache.StampFacts) -> scan_cache.LotFragment:
     )
 
 
-def _lot_fragment(facts: scan_cache.StampFacts, locale: str) -> scan_cache.LotFragment:
+def lot_part(facts: scan_cache.StampFacts, locale: str) -> scan_cache.LotFragment:
+    """The lot's rendered part for this locale (and this request's carried ?lang=), from the
+    cache when its version is unchanged; built and shared otherwise."""
     key = (facts.batch_id, locale, i18n.carried_language())  # its links may carry a ?lang=
     return scan_cache.fragments().get_or_build(
         key, facts.version(), lambda: _build_fragment(facts), codec=scan_cache.LOT_CODEC
@@ -173,7 +175,7 @@ def html_stamp_response(
         via=reading.via,
     )
     if reading.has_lot:
-        page.lot = _lot_fragment(facts, locale)
+        page.lot = lot_part(facts, locale)
     body = _body(page, facts, locale, pin_form=pin_form, pin_result=pin_result)
     head = Markup("")
     if page.link:

@@ -19,7 +19,8 @@ from core.fragment_cache import SharedStore
 from tests.traceability.stamps.test_stamps_support import make_farm
 from traceability import stamps
 from traceability.lots.recalls import recall_batch
-from traceability.stamps import scan_cache
+from traceability.models import Stamp
+from traceability.stamps import scan_cache, scan_page
 from wsgi import create_app
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -173,3 +174,33 @@ def test_a_new_release_never_reads_what_the_old_code_rendered():
     assert old.name("lots", (1, "vi", None), version) != old.name(
         "lots", (1, "vi", None), (*version[:2], "other head")
     )
+
+
+def test_warming_after_a_deploy_renders_every_lot_part_before_the_first_scan(
+    app, workers, monkeypatch
+):
+    one, two, _ = workers
+    farm = _farm(app)
+    result = one.test_cli_runner().invoke(args=["stamps", "warm"])
+    assert result.exit_code == 0, result.output
+    assert "3 lot parts ready" in result.output  # one lot: Vietnamese, English by link, by cookie
+    rendered = []
+    build = scan_page._build_fragment
+    monkeypatch.setattr(
+        scan_page, "_build_fragment", lambda facts: rendered.append(facts) or build(facts)
+    )
+    vietnamese = _scan(two, farm.codes[1])
+    english = two.test_client().get(f"/s/{farm.codes[2]}?lang=en", headers=PHONE)
+    assert rendered == []  # the new worker rendered no lot part: both came from Redis
+    assert "OCOP 4 sao" in vietnamese and "Cam Cao Phong loại 1" in vietnamese
+    assert english.status_code == 200 and 'lang="en"' in english.get_data(as_text=True)
+    with app.app_context():  # warming reads stamps, it never counts a scan
+        counts = db.session.scalars(
+            select(Stamp.scan_count).where(Stamp.code.in_([farm.codes[1], farm.codes[2]]))
+        ).all()
+    assert sorted(counts) == [1, 1]
+
+
+def test_warming_without_redis_says_there_is_nothing_to_share(app):
+    result = app.test_cli_runner().invoke(args=["stamps", "warm"])
+    assert result.exit_code == 0 and "REDIS_URL is not set" in result.output
