@@ -71,12 +71,10 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
 
 
-def headers(
-    secrets_: Sequence[str], msg_id: str, timestamp: int, body: bytes
-) -> dict[str, str]:
+def headers(all_secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
     """The webhook-* headers, signed with each secret in turn (the newest first)."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": " ".join(sign(s, msg_id, timestamp, body) for s in secrets_),
+        "webhook-signature": " ".join(sign(s, msg_id, timestamp, body) for s in all_secrets),
     }
