@@ -26,6 +26,8 @@ WEBHOOK_SETTINGS = {  # name: (default, minimum, maximum)
     "WEBHOOK_LEASE_SECONDS": (60, 5, 3600),
     "WEBHOOK_TIMEOUT_SECONDS": (10, 1, 60),
     "WEBHOOK_CONCURRENCY": (8, 1, 64),
+    # After a secret rotation the previous secret signs too, this long (0: it stops at once).
+    "WEBHOOK_SECRET_OVERLAP_HOURS": (24, 0, 720),
 }
 
 

@@ -16,6 +16,7 @@ from partners.webhooks.schemas import (
     WebhookEndpointCreatedOut,
     WebhookEndpointIn,
     WebhookEndpointListOut,
+    WebhookSecretRotatedOut,
 )
 
 SCHEMAS = (
@@ -24,6 +25,7 @@ SCHEMAS = (
     WebhookDeliveryOut,
     WebhookEndpointListOut,
     WebhookEndpointCreatedOut,
+    WebhookSecretRotatedOut,
 )
 
 
@@ -98,7 +100,9 @@ WEBHOOK_NOTE = (
     "Events (product.updated, product.removed, stock.changed, order.status_changed, "
     "lot.recalled) are POSTed to the partner's endpoints as `{type, timestamp, data}`, signed per "
     "Standard Webhooks: headers webhook-id, webhook-timestamp and webhook-signature "
-    "(`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the `whsec_` secret). Retried with "
+    "(`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` with the `whsec_` secret; after a "
+    "secret rotation, two space-separated signatures until the overlap ends: accept the message "
+    "when any of them verifies). Retried with "
     "exponential backoff; after the last attempt a delivery is `failed` and can be replayed. "
     "product.updated and stock.changed are coalesced: at most one per product per minute, "
     "with the product as it is when sent. Needs scope webhooks:manage."
@@ -110,6 +114,15 @@ ENDPOINT_NOTE = (
     "problem+json `about:blank#forbidden_address`), and every delivery checks the address again "
     "after DNS resolution. The `whsec_…` secret signs every delivery (Standard Webhooks); keep "
     "it, it is not shown again. Needs scope webhooks:manage."
+)
+
+ROTATE_NOTE = (
+    "A new `whsec_…` secret for this endpoint, in this answer only (no-store). Until "
+    "`previous_secret_expires_at` (now + WEBHOOK_SECRET_OVERLAP_HOURS, 24 h by default) every "
+    "delivery carries two signatures in webhook-signature, `v1,<new> v1,<previous>`, so the "
+    "receiver can switch to the new secret without losing an event; afterwards only the new "
+    "one signs. Rotating again during an overlap drops the oldest secret at once (only the "
+    "newest two sign). Another partner's endpoint is 404. Needs scope webhooks:manage."
 )
 
 ORDER_IN = input_schema(OrderIn)
@@ -282,6 +295,29 @@ PATHS = {
                 **ERRORS,
             },
         },
+    },
+    "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": {
+        "post": {
+            "summary": "Rotate an endpoint's signing secret; both sign during the overlap",
+            "description": ROTATE_NOTE,
+            "tags": ["webhooks"],
+            "security": SECURITY,
+            "parameters": [
+                {
+                    "name": "endpoint_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+                }
+            ],
+            "responses": {
+                "200": json_response(
+                    "the endpoint, its new secret and the overlap's end", WebhookSecretRotatedOut
+                ),
+                "404": PROBLEM,
+                **ERRORS,
+            },
+        }
     },
     "/api/v1/webhooks/deliveries/{delivery_id}/replay": {
         "post": {

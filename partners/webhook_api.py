@@ -1,6 +1,6 @@
 """The partner's own webhooks under /api/v1/webhooks (scope webhooks:manage): register and list
-endpoints (public http(s) addresses only), read the delivery log newest first, replay a
-delivery. Errors are application/problem+json."""
+endpoints (public http(s) addresses only), rotate an endpoint's signing secret, read the
+delivery log newest first, replay a delivery. Errors are application/problem+json."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Blueprint, g
 from flask_babel import lazy_gettext as _l
 
 from accounts.api_keys import require_api_key
+from core.db import utcnow
 from core.errors import Forbidden, Invalid
 from core.numbers import parse_int
 from core.security import csrf
@@ -22,6 +23,7 @@ from partners.webhooks.schemas import (
     WebhookEndpointCreatedOut,
     WebhookEndpointIn,
     WebhookEndpointListOut,
+    WebhookSecretRotatedOut,
 )
 
 bp = Blueprint("partners_webhooks_api", __name__, url_prefix="/api/v1/webhooks")
@@ -75,6 +77,7 @@ def _endpoint(endpoint) -> dict:
         "events": list(endpoint.events or []),
         "active": endpoint.active,
         "created_at": endpoint.created_at,
+        "previous_secret_expires_at": endpoint.previous_signs_until(utcnow()),
     }
 
 
@@ -96,3 +99,16 @@ def add_endpoint():
     body = WebhookEndpointCreatedOut().dump({**_endpoint(endpoint), "secret": secret})
     headers = {"Cache-Control": "no-store", "Location": "/api/v1/webhooks/endpoints"}
     return body, 201, headers
+
+
+@bp.post("/endpoints/<int:endpoint_id>/rotate-secret")
+@require_api_key("webhooks:manage")
+def rotate_secret(endpoint_id: int):
+    """The new secret is in this answer only (no-store); the previous one signs too until
+    previous_secret_expires_at."""
+    api_input.no_query()
+    endpoint, secret = services.rotate_secret(
+        _partner_id(), endpoint_id, actor_role="partner_api", via=f"api_key {g.api_key.prefix}"
+    )
+    body = WebhookSecretRotatedOut().dump({**_endpoint(endpoint), "secret": secret})
+    return body, 200, {"Cache-Control": "no-store"}

@@ -1,13 +1,14 @@
 """Admin pages of outgoing webhooks: a partner's endpoints (the secret shown once, when
-created), the delivery log of every partner, and replay (POST with CSRF)."""
+created or rotated), the delivery log of every partner, and replay (POST with CSRF)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from accounts.roles import admin_required
-from core.db import unit_of_work
+from core.db import unit_of_work, utcnow
 from core.errors import Invalid
 from core.numbers import parse_id
 from partners import services as partner_services
@@ -27,6 +28,8 @@ def _endpoints_page(partner_id: int, values=None, errors=None, status: int = 200
         events=EVENTS,
         values=values or {"url": "", "events": []},
         errors=errors or {},
+        now=utcnow(),
+        overlap_hours=int(services.secret_overlap().total_seconds() // 3600),
     )
     return html, status
 
@@ -69,6 +72,28 @@ def admin_endpoint_active(partner_id: int, endpoint_id: int):
         services.set_endpoint_active(partner_id, endpoint_id, active)
     flash(_("Đã bật địa chỉ nhận.") if active else _("Đã tạm dừng địa chỉ nhận."), "info")
     return redirect(url_for("partners_webhooks.admin_endpoints", partner_id=partner_id), 303)
+
+
+@bp.post("/admin/partners/<int:partner_id>/webhooks/<int:endpoint_id>/rotate-secret")
+@admin_required
+def admin_rotate_secret(partner_id: int, endpoint_id: int):
+    """The new secret, shown this once; the previous one signs too until the overlap ends."""
+    with unit_of_work():
+        endpoint, secret = services.rotate_secret(
+            partner_id, endpoint_id, actor_id=current_user.id, actor_role="admin"
+        )
+        url, name = endpoint.url, endpoint.partner.name
+        previous_until = endpoint.previous_signs_until(utcnow())
+    html = render_template(
+        "partners/admin_webhook_secret.html",
+        partner_id=partner_id,
+        name=name,
+        url=url,
+        secret=secret,
+        rotated=True,
+        previous_until=previous_until,
+    )
+    return html, 200, NO_STORE
 
 
 @bp.get("/admin/webhooks/deliveries")

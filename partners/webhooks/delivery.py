@@ -41,7 +41,7 @@ class Outgoing:
     id: int
     msg_id: str
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # the newest first; two during a rotation's overlap
     body: bytes
     attempts: int
 
@@ -136,6 +136,15 @@ def payloads(rows: list[WebhookDelivery]) -> dict[int, dict]:
     return result
 
 
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
+    """The secrets that sign what is sent now: the current one, and during a rotation's overlap
+    the previous one too (a replay signs with the secrets of the moment it is sent)."""
+    current = signing.decrypt(endpoint.secret_encrypted)
+    if endpoint.previous_signs_until(now) is None:
+        return (current,)
+    return (current, signing.decrypt(endpoint.previous_secret_encrypted or ""))
+
+
 def prepare(rows: list[WebhookDelivery]) -> list[Outgoing]:
     data = payloads(rows)
     endpoints = {
@@ -144,8 +153,9 @@ def prepare(rows: list[WebhookDelivery]) -> list[Outgoing]:
             select(WebhookEndpoint).where(WebhookEndpoint.id.in_({r.endpoint_id for r in rows}))
         )
     }
-    secrets_by_endpoint = {i: signing.decrypt(e.secret_encrypted) for i, e in endpoints.items()}
-    now = _iso(utcnow())
+    moment = utcnow()
+    secrets_by_endpoint = {i: signing_secrets(e, moment) for i, e in endpoints.items()}
+    now = _iso(moment)
     out = []
     for row in rows:
         envelope = {"type": row.event, "timestamp": now, "data": data[row.id]}
@@ -175,7 +185,7 @@ def send(item: Outgoing, timeout: float, allow_loopback: bool = False) -> tuple[
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "ChoQue-Webhooks/1",
-        **signing.headers(item.secret, item.msg_id, int(time.time()), item.body),
+        **signing.headers(item.secrets, item.msg_id, int(time.time()), item.body),
     }
     # an http(s) URL (checked above); the opener connects only to public addresses
     request = urllib.request.Request(item.url, data=item.body, headers=headers, method="POST")  # noqa: S310

@@ -13,7 +13,8 @@ from partners.models import Partner
 
 class WebhookEndpoint(db.Model):
     """Where a partner receives events. The secret is stored encrypted (it must sign) and shown
-    once, when created."""
+    once, when created or rotated. After a rotation the previous secret signs too, until
+    `previous_secret_until` (the overlap), so the partner can switch without losing an event."""
 
     __tablename__ = "partner_webhook_endpoint"
 
@@ -23,11 +24,21 @@ class WebhookEndpoint(db.Model):
     )
     url: Mapped[str] = mapped_column(String(500))
     secret_encrypted: Mapped[str] = mapped_column(String(200))
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None]
     events: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every event
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     partner: Mapped[Partner] = relationship()
+
+    def previous_signs_until(self, now: datetime) -> datetime | None:
+        """When the previous secret stops signing, while it still does (None: only the
+        current secret signs)."""
+        until = self.previous_secret_until
+        if self.previous_secret_encrypted and until is not None and until > now:
+            return until
+        return None
 
 
 class DeliveryStatus:

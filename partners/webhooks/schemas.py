@@ -63,7 +63,8 @@ class WebhookEndpointIn(Schema):
 
 
 class WebhookEndpointOut(Schema):
-    """One of the partner's endpoints (its secret is shown only when it is created)."""
+    """One of the partner's endpoints (its secret is shown only when it is created or
+    rotated)."""
 
     id = fields.Integer(required=True)
     url = fields.String(required=True)
@@ -74,10 +75,25 @@ class WebhookEndpointOut(Schema):
     )
     active = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
+    previous_secret_expires_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "after a rotation, until when the previous secret signs too "
+            "(null: only the current secret signs)"
+        },
+    )
 
 
 class WebhookEndpointCreatedOut(WebhookEndpointOut):
     """A new endpoint and its signing secret (`whsec_…`), shown this once."""
+
+    secret = fields.String(required=True)
+
+
+class WebhookSecretRotatedOut(WebhookEndpointOut):
+    """The endpoint's new signing secret (`whsec_…`), shown this once. Until
+    `previous_secret_expires_at` every delivery carries two signatures in webhook-signature,
+    one with the new secret and one with the previous."""
 
     secret = fields.String(required=True)
 

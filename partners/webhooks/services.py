@@ -1,7 +1,9 @@
-"""Endpoints (a URL and a secret shown once), the delivery log and replays. Flush, never commit."""
+"""Endpoints (a URL and a secret shown once), secret rotation with an overlap, the delivery log
+and replays. Flush, never commit."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -9,6 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from accounts import audit
 from core.db import db, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from partners.services import get_partner
@@ -82,15 +85,74 @@ def endpoints_of(partner_id: int) -> list[WebhookEndpoint]:
     )
 
 
-def set_endpoint_active(partner_id: int, endpoint_id: Any, active: bool) -> WebhookEndpoint:
+def _endpoint_of(partner_id: int, endpoint_id: Any, *, lock: bool = False) -> WebhookEndpoint:
+    """The partner's endpoint; another partner's is NotFound, as one that does not exist."""
     endpoint = (
-        db.session.get(WebhookEndpoint, endpoint_id) if isinstance(endpoint_id, int) else None
+        db.session.get(WebhookEndpoint, endpoint_id, with_for_update=True if lock else None)
+        if isinstance(endpoint_id, int)
+        else None
     )
     if endpoint is None or endpoint.partner_id != partner_id:
         raise NotFound()
+    return endpoint
+
+
+def set_endpoint_active(partner_id: int, endpoint_id: Any, active: bool) -> WebhookEndpoint:
+    endpoint = _endpoint_of(partner_id, endpoint_id)
     endpoint.active = active
     db.session.flush()
     return endpoint
+
+
+def secret_overlap() -> timedelta:
+    return timedelta(hours=current_app.config.get("WEBHOOK_SECRET_OVERLAP_HOURS", 24))
+
+
+def _readable(stored: str) -> bool:
+    try:
+        signing.decrypt(stored)
+    except ValueError:  # SECRET_KEY changed since: it could not sign anyway
+        return False
+    return True
+
+
+def rotate_secret(
+    partner_id: int,
+    endpoint_id: Any,
+    *,
+    actor_id: int | None = None,
+    actor_role: str = "",
+    via: str = "",
+    now: datetime | None = None,
+) -> tuple[WebhookEndpoint, str]:
+    """A new secret for the endpoint (returned once, stored encrypted). The secret it replaces
+    still signs, next to the new one, until now + WEBHOOK_SECRET_OVERLAP_HOURS; a secret still
+    overlapping from an earlier rotation stops at once: only the newest two ever sign."""
+    endpoint = _endpoint_of(partner_id, endpoint_id, lock=True)  # rotations one at a time
+    now = now or utcnow()
+    ends = now + secret_overlap()
+    dropped = endpoint.previous_signs_until(now) is not None
+    keep = ends > now and _readable(endpoint.secret_encrypted)
+    secret = signing.new_secret()
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if keep else None
+    endpoint.previous_secret_until = ends if keep else None
+    endpoint.secret_encrypted = signing.encrypt(secret)
+    audit.record(
+        actor_id,
+        "webhook_secret_rotated",
+        actor_role=actor_role,
+        subject_type="webhook_endpoint",
+        subject_id=endpoint.id,
+        summary=f"Xoay vòng khoá ký webhook #{endpoint.id} ({endpoint.url})",
+        details={
+            "partner_id": endpoint.partner_id,
+            "previous_signs_until": ends.isoformat() if keep else None,
+            "older_secret_dropped": dropped,
+            **({"via": via} if via else {}),
+        },
+    )
+    db.session.flush()
+    return endpoint, secret
 
 
 def deliveries(

@@ -1,5 +1,6 @@
 """Standard Webhooks signing: `whsec_<base64>` secrets, the webhook-id / webhook-timestamp /
-webhook-signature headers (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`).
+webhook-signature headers (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one signature per
+secret, space-separated: during a rotation's overlap the new secret and the previous one sign).
 
 Secrets must be readable to sign, so they are stored encrypted with a key derived from
 SECRET_KEY: HMAC-SHA256 as the keystream in counter mode plus an HMAC tag (encrypt-then-MAC,
@@ -13,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from flask import current_app
 
@@ -69,9 +71,10 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
 
 
-def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(all_secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The webhook-* headers, signed with each secret in turn (the newest first)."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(sign(s, msg_id, timestamp, body) for s in all_secrets),
     }

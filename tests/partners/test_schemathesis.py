@@ -10,6 +10,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 from core.db import db
 from core.security import limiter
 from partners import services
+from partners.webhooks import services as webhooks
 
 OPERATIONS = [
     ("/api/v1/feeds/products", "GET"),
@@ -21,6 +22,7 @@ OPERATIONS = [
     ("/api/v1/webhooks/deliveries/{delivery_id}/replay", "POST"),
     ("/api/v1/webhooks/endpoints", "GET"),
     ("/api/v1/webhooks/endpoints", "POST"),
+    ("/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", "POST"),
 ]
 # What a schema cannot promise: that a variant exists and is in stock (orders), that a host
 # is a public address (endpoints: inside addresses are rightly refused with 422).
@@ -32,7 +34,9 @@ def test_partner_operations_answer_as_documented(app):
         _p, _k, plain = services.create_partner(
             "ST", "feeds:read orders:write webhooks:manage", rate_limit="1000000/minute"
         )
+        endpoint, _secret = webhooks.add_endpoint(_p.id, "http://127.0.0.1:9/hooks")
         db.session.commit()
+        endpoint_id = endpoint.id
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures = []
     for path, method in OPERATIONS:
@@ -63,3 +67,10 @@ def test_partner_operations_answer_as_documented(app):
 
         run()
     assert failures == []
+
+    # a rotation that succeeds (the generated ids name no endpoint of this partner: 404)
+    rotate = schema["/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"]["POST"]
+    case = rotate.Case(path_parameters={"endpoint_id": endpoint_id})
+    response = case.call(headers={"Authorization": "Bearer " + plain})
+    assert response.status_code == 200
+    case.validate_response(response, excluded_checks=[ignored_auth])
