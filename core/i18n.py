@@ -43,6 +43,8 @@ def remember_language(response: Response, code: str) -> None:
 
 def _remember_chosen_language(response: Response) -> Response:
     """A `?lang=` followed from anywhere (the scan page, a shared link) is remembered too."""
+    if not request.query_string:  # most requests: no arguments to parse (a miss on empty args
+        return response  # raises and catches a KeyError inside werkzeug)
     chosen = request.args.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         remember_language(response, chosen)

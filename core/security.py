@@ -118,15 +118,21 @@ def token_or_same_origin(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def csrf_on_unsafe_methods_only(app: Flask) -> None:
-    """Flask-WTF's hook looks up the view's exemptions on every request, GET included; ours
-    returns at once for GET/HEAD/OPTIONS and checks the rest exactly as Flask-WTF does."""
+def checks_on_unsafe_methods_only(app: Flask) -> None:
+    """One before-request hook for what only a POST/PUT/PATCH/DELETE can need: the upload limit,
+    then CSRF. Flask-WTF's own hook looks up the view's exemptions on every request, GET
+    included; it is removed, and the same check runs here exactly as Flask-WTF does it."""
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     methods = frozenset(app.config.get("WTF_CSRF_METHODS") or ("POST", "PUT", "PATCH", "DELETE"))
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:] = [h for h in hooks if getattr(h, "__module__", "") != "flask_wtf.csrf"]
 
     @app.before_request
-    def _csrf_protect() -> None:
-        if request.method in methods and app.config["WTF_CSRF_ENABLED"]:
+    def _unsafe_method_checks() -> None:
+        if request.method not in methods:
+            return
+        _upload_limit()
+        if app.config["WTF_CSRF_ENABLED"]:
             csrf.protect(apply_exemptions=True)
 
 
@@ -134,9 +140,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.globals["form_token"] = form_token
     limiter.init_app(app)
-    app.before_request(_upload_limit)
-
-    csrf_on_unsafe_methods_only(app)
+    checks_on_unsafe_methods_only(app)
 
     # Headers added at the WSGI edge (a list extended once per response) rather than by an
     # after_request hook: werkzeug's Headers.setdefault costs ≈ 15% of a trivial request.
@@ -157,6 +161,7 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ("Permissions-Policy", "geolocation=(), microphone=(), camera=()"),
 )
+_SECURITY_NAMES = frozenset(name.lower() for name, _value in SECURITY_HEADERS)
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
@@ -173,9 +178,10 @@ class SecurityHeaders:
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _value in headers}
-            for header in SECURITY_HEADERS:
-                if header[0].lower() not in present:
-                    headers.append(header)
+            if present.isdisjoint(_SECURITY_NAMES):  # the usual case: a view sets none of them
+                headers.extend(SECURITY_HEADERS)
+            else:
+                headers.extend(h for h in SECURITY_HEADERS if h[0].lower() not in present)
             if secure and "strict-transport-security" not in present:
                 headers.append(HSTS)
             return start_response(status, headers, exc_info)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Response
+from sqlalchemy import event, text
 
 from core.db import db
 from core.security import CONTENT_SECURITY_POLICY
@@ -83,3 +84,85 @@ def test_a_visitor_without_cookie_gets_none(client):
     response = client.get("/healthz")
     assert "Set-Cookie" not in response.headers
     assert "Cookie" not in response.headers.get("Vary", "")
+
+
+@pytest.fixture
+def sessions_made(monkeypatch):
+    """How many SQLAlchemy sessions the requests build (the scoped registry's factory)."""
+    made = []
+    create = db.session.registry.createfunc
+
+    def counting():
+        made.append(create())
+        return made[-1]
+
+    monkeypatch.setattr(db.session.registry, "createfunc", counting)
+    return made
+
+
+@pytest.fixture
+def app_with_probe_views(fresh_app):
+    app = fresh_app()
+
+    @app.get("/_needs-nothing")
+    def needs_nothing():
+        return "ok"
+
+    @app.get("/_reads-database")
+    def reads_database():
+        return str(db.session.execute(text("SELECT 1")).scalar())
+
+    @app.get("/_fails-after-reading")
+    def fails_after_reading():
+        db.session.execute(text("SELECT 1"))
+        raise RuntimeError("boom")
+
+    return app
+
+
+def test_a_request_that_needs_no_database_builds_no_session(app_with_probe_views, sessions_made):
+    response = app_with_probe_views.test_client().get("/_needs-nothing")
+    assert response.status_code == 200
+    assert sessions_made == []  # the teardown used to build one only to close it
+
+
+def test_a_request_that_used_the_database_still_gives_its_connection_back(
+    app_with_probe_views, sessions_made, monkeypatch
+):
+    app = app_with_probe_views
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # the 500 page, as in production
+    with app.app_context():
+        engine = db.engine
+    held = len(db.session.registry.registry)
+    returned = []
+
+    def checked_in(*_):
+        returned.append(1)
+
+    event.listen(engine, "checkin", checked_in)
+    try:
+        client = app.test_client()
+        assert client.get("/_reads-database").get_data(as_text=True) == "1"
+        assert client.get("/_fails-after-reading").status_code == 500
+    finally:
+        event.remove(engine, "checkin", checked_in)
+    assert len(sessions_made) == 2
+    assert len(returned) == 2  # each session closed, its connection back in the pool
+    assert all(not session.in_transaction() for session in sessions_made)
+    assert len(db.session.registry.registry) == held  # and forgotten once its context ended
+
+
+def test_a_cookieless_get_pays_for_no_csrf_check_cart_or_language(
+    app_with_probe_views, monkeypatch
+):
+    from core.security import csrf
+
+    checked = []
+    monkeypatch.setattr(csrf, "protect", lambda **_: checked.append(1))
+    client = app_with_probe_views.test_client()
+    response = client.get("/_needs-nothing")
+    assert checked == []
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    assert client.post("/_needs-nothing").status_code == 405  # a POST is still checked first
+    assert checked == [1]
