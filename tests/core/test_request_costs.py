@@ -166,3 +166,25 @@ def test_a_cookieless_get_pays_for_no_csrf_check_cart_or_language(
     assert "Cookie" not in response.headers.get("Vary", "")
     assert client.post("/_needs-nothing").status_code == 405  # a POST is still checked first
     assert checked == [1]
+
+
+def test_the_locale_is_parsed_once_per_process_not_per_request(app, monkeypatch):
+    from babel import Locale
+
+    def page(path):  # a new visitor each time (a ?lang= is remembered in a cookie)
+        return app.test_client().get(path).get_data(as_text=True)
+
+    page("/does-not-exist")
+    page("/does-not-exist?lang=en")  # both languages met once by this process
+    parsed = []
+    parse = Locale.parse.__func__
+
+    def counting_parse(cls, identifier, *args, **kwargs):
+        parsed.append(identifier)
+        return parse(cls, identifier, *args, **kwargs)
+
+    monkeypatch.setattr(Locale, "parse", classmethod(counting_parse))
+    assert "Không tìm thấy" in page("/does-not-exist")
+    assert "Page not found." in page("/does-not-exist?lang=en")
+    assert parsed  # Flask-Babel still asks…
+    assert all(isinstance(identifier, Locale) for identifier in parsed)  # …with nothing to parse
