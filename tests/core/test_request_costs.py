@@ -188,3 +188,29 @@ def test_the_locale_is_parsed_once_per_process_not_per_request(app, monkeypatch)
     assert "Page not found." in page("/does-not-exist?lang=en")
     assert parsed  # Flask-Babel still asks…
     assert all(isinstance(identifier, Locale) for identifier in parsed)  # …with nothing to parse
+
+
+def test_stacked_limits_answer_their_headers_once_and_a_429_says_when_to_retry(fresh_app):
+    from core.security import limiter
+
+    app = fresh_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+
+    @app.get("/_twice-limited")
+    @limiter.limit("2/minute")
+    @limiter.shared_limit("5/minute", scope="_probe")
+    def twice_limited():
+        return "ok"
+
+    @app.get("/_unlimited")
+    def unlimited():
+        return "ok"
+
+    client = app.test_client()
+    answers = [client.get("/_twice-limited") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    for answer in answers:
+        assert len(answer.headers.getlist("X-RateLimit-Limit")) == 1
+        assert len(answer.headers.getlist("X-RateLimit-Remaining")) == 1
+    assert answers[0].headers["X-RateLimit-Limit"] == "2"
+    assert "Retry-After" in answers[2].headers
+    assert "X-RateLimit-Limit" not in client.get("/_unlimited").headers
