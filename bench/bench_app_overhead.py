@@ -4,10 +4,15 @@ Both under gunicorn with the same settings, on an empty database of their own (t
 route reads nothing), alternated B T B T … B (the bare app, then the trivial route) so that a
 shared machine's drift hits both. BENCH_OVERHEAD_BEFORE_DIR: another checkout of the project
 (`git archive <commit> | tar -x -C /tmp/before`), whose trivial route is measured in the same
-run, bracketed by the same bare runs: before and after in one run, e.g.
+run, bracketed by the same bare runs: before and after in one run (after first; before first
+with BENCH_OVERHEAD_BEFORE_FIRST=1), e.g.
 
     BENCH_OVERHEAD_BEFORE_DIR=/tmp/before BENCH_DATABASES=postgresql BENCH_ROUNDS=4 \\
         .venv/bin/python -m bench.bench_app_overhead
+
+Then the workers' CPU time per answered request (/proc, each server in turn): throughput on a
+shared machine follows the share of the cores a server gets, the CPU a request costs hardly
+does. `*_cpu_ratio` = the bare app's CPU per request ÷ this one's.
 
 Aim (issue 12): app overhead ≥ 0.8×.
 """
@@ -19,11 +24,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench.app import TRIVIAL_PATH
 from bench.harness import (
     BARE_APP,
+    BARE_PATH,
     ROUNDS,
     app_env,
     backends,
@@ -31,13 +38,54 @@ from bench.harness import (
     build_schema,
     database,
     gunicorn,
+    load,
     load_tool,
     log,
+    worker_pids,
     workers,
     write_results,
 )
 
 BEFORE_DIR = os.environ.get("BENCH_OVERHEAD_BEFORE_DIR", "")
+BEFORE_FIRST = os.environ.get("BENCH_OVERHEAD_BEFORE_FIRST", "") == "1"
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def workers_cpu_seconds(base: str) -> float:
+    """User + system CPU time of the server's workers so far (/proc/<pid>/stat)."""
+    total = 0
+    for pid in worker_pids(base):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def cpu_per_request(servers: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Worker CPU time per answered request, each server in turn, ROUNDS times. Throughput on
+    a shared machine moves with the share of the cores the server gets; the CPU a request
+    costs hardly does, so this is the steadier figure of what a request pays for."""
+    each: dict[str, list[float]] = {name: [] for name in servers}
+    for _round in range(ROUNDS):
+        for name, (base, path) in servers.items():
+            spent = workers_cpu_seconds(base)
+            measured = load(base, [path], f"{name} (CPU per request)")
+            spent = workers_cpu_seconds(base) - spent
+            each[name].append(spent / max(measured.requests, 1) * 1e6)
+            log(f"  {measured.line()}  {each[name][-1]:6.1f} µs CPU/request")
+    out: dict[str, Any] = {
+        f"{name}_cpu_us_per_request": round(median(values), 1) for name, values in each.items()
+    }
+    out["cpu_us_per_request_each_round"] = {
+        name: [round(v, 1) for v in values] for name, values in each.items()
+    }
+    for name in servers:
+        if name != "bare":  # the bare app's CPU per request ÷ this one's: 1.0 = no overhead
+            out[f"{name}_cpu_ratio"] = round(
+                out["bare_cpu_us_per_request"] / out[f"{name}_cpu_us_per_request"], 3
+            )
+    return out
 
 
 @contextlib.contextmanager
@@ -65,7 +113,13 @@ def measure(kind: str) -> dict[str, Any]:
             if before is not None:  # both codes measured alike: between two bare runs
                 pages["trivial_after"] = (f"GET {TRIVIAL_PATH} (this code)", [TRIVIAL_PATH])
                 pages["trivial_before"] = (f"GET {TRIVIAL_PATH} (before)", [TRIVIAL_PATH], before)
+                if BEFORE_FIRST:  # a second run in the other order evens out the position
+                    pages = dict(reversed(pages.items()))
             measured = bracketed(base, TRIVIAL_PATH, pages, bare=bare)
+            servers = {"bare": (bare, BARE_PATH), "trivial": (base, TRIVIAL_PATH)}
+            if before is not None:
+                servers["trivial_before"] = (before, TRIVIAL_PATH)
+            cpu = cpu_per_request(servers)
     result: dict[str, Any] = {
         "schema": schema,
         "app_overhead_ratio": measured["app_overhead_ratio"],
@@ -75,7 +129,9 @@ def measure(kind: str) -> dict[str, Any]:
         "trivial_p99_ms_median": measured["trivial_p99_ms_median"],
         "bare_p99_ms_median": measured["bare_p99_ms_median"],
         "runs": {"bare": measured["bare"], "trivial": measured["trivial"]},
+        **cpu,
     }
+    log(f"  {kind}: worker CPU per request {cpu}")
     log(
         f"  {kind}: app overhead (trivial ÷ bare) {result['app_overhead_ratio']:.3f}× "
         f"(each pair {result['app_overhead_ratio_each']})"
