@@ -31,7 +31,7 @@ from core.db import (
     alembic_include_object,
     alembic_render_item,
     db,
-    release_session,
+    release_sessions_at_teardown,
     retry_after_disconnect,
 )
 
@@ -64,7 +64,7 @@ def build_app(domains: Iterable[ModuleType], overrides: dict[str, Any] | None = 
     app.jinja_env.lstrip_blocks = True
 
     db.init_app(app)
-    app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's session.remove()
+    release_sessions_at_teardown(app)
     retry_after_disconnect(app)
     migrate.init_app(
         app,

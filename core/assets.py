@@ -88,6 +88,8 @@ def _compressible(mimetype: str) -> bool:
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
+    if not accept_encoding:
+        return False
     for part in accept_encoding.split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):

@@ -93,11 +93,25 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def release_session(exception: BaseException | None = None) -> None:
     """End of request: close the session; if its connection died (database restarted, network
-    cut) invalidate it instead of rolling back on it, so the teardown never fails the request."""
+    cut) invalidate it instead of rolling back on it, so the teardown never fails the request;
+    then forget it (what Flask-SQLAlchemy's own teardown, which this one replaces, did).
+    A request that never used the database has no session: asking `db.session` would build one
+    only to close it (≈ 15% of a request that needs no database)."""
+    if not db.session.registry.has():
+        return
     try:
         db.session.close()
     except DBAPIError:
         db.session().invalidate()  # the Session itself: scoped_session does not proxy it
+    finally:
+        db.session.registry.clear()
+
+
+def release_sessions_at_teardown(app: Any) -> None:
+    """`release_session` as the one teardown of the session, in place of Flask-SQLAlchemy's."""
+    teardowns = app.teardown_appcontext_funcs
+    teardowns[:] = [f for f in teardowns if f != db._teardown_session]
+    app.teardown_appcontext(release_session)
 
 
 def retry_after_disconnect(app: Any) -> None:

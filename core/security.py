@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, after_this_request, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -18,8 +18,24 @@ from limits import parse
 from core import limit_storage  # noqa: F401  # registers the sqlite:/// limit storage
 from core.errors import RateLimited
 
+_HOOKS_PER_REQUEST = "limiter_hooks_per_request"
+
+
+class ViewLimiter(Limiter):
+    """Flask-Limiter, whose after-request hook is attached by the request that checks a limit
+    when `check_limits_in_views_only` took it off every request (see there)."""
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if current_app.extensions.get(_HOOKS_PER_REQUEST) and "_limit_hooks" not in g:
+            g._limit_hooks = True  # once, however many limits the view stacks
+            after_this_request(partial(Limiter._Limiter__inject_headers, self))  # type: ignore[attr-defined]
+        super()._check_request_limit(callable_name, in_middleware)
+
+
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
+limiter = ViewLimiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
 
 
 def content_security_policy(
@@ -118,15 +134,21 @@ def token_or_same_origin(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def csrf_on_unsafe_methods_only(app: Flask) -> None:
-    """Flask-WTF's hook looks up the view's exemptions on every request, GET included; ours
-    returns at once for GET/HEAD/OPTIONS and checks the rest exactly as Flask-WTF does."""
+def checks_on_unsafe_methods_only(app: Flask) -> None:
+    """One before-request hook for what only a POST/PUT/PATCH/DELETE can need: the upload limit,
+    then CSRF. Flask-WTF's own hook looks up the view's exemptions on every request, GET
+    included; it is removed, and the same check runs here exactly as Flask-WTF does it."""
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     methods = frozenset(app.config.get("WTF_CSRF_METHODS") or ("POST", "PUT", "PATCH", "DELETE"))
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:] = [h for h in hooks if getattr(h, "__module__", "") != "flask_wtf.csrf"]
 
     @app.before_request
-    def _csrf_protect() -> None:
-        if request.method in methods and app.config["WTF_CSRF_ENABLED"]:
+    def _unsafe_method_checks() -> None:
+        if request.method not in methods:
+            return
+        _upload_limit()
+        if app.config["WTF_CSRF_ENABLED"]:
             csrf.protect(apply_exemptions=True)
 
 
@@ -134,9 +156,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.globals["form_token"] = form_token
     limiter.init_app(app)
-    app.before_request(_upload_limit)
-
-    csrf_on_unsafe_methods_only(app)
+    checks_on_unsafe_methods_only(app)
 
     # Headers added at the WSGI edge (a list extended once per response) rather than by an
     # after_request hook: werkzeug's Headers.setdefault costs ≈ 15% of a trivial request.
@@ -157,6 +177,7 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
     ("Permissions-Policy", "geolocation=(), microphone=(), camera=()"),
 )
+_SECURITY_NAMES = frozenset(name.lower() for name, _value in SECURITY_HEADERS)
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
@@ -173,9 +194,10 @@ class SecurityHeaders:
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _value in headers}
-            for header in SECURITY_HEADERS:
-                if header[0].lower() not in present:
-                    headers.append(header)
+            if present.isdisjoint(_SECURITY_NAMES):  # the usual case: a view sets none of them
+                headers.extend(SECURITY_HEADERS)
+            else:
+                headers.extend(h for h in SECURITY_HEADERS if h[0].lower() not in present)
             if secure and "strict-transport-security" not in present:
                 headers.append(HSTS)
             return start_response(status, headers, exc_info)
@@ -196,37 +218,13 @@ def check_limits_in_views_only(app: Flask) -> None:
         return
     hooks = app.before_request_funcs.get(None, [])
     app.before_request_funcs[None] = [h for h in hooks if h != limiter._check_request_limit]
-    _limiter_hooks_only_on_limited_views(app)
-
-
-def _limiter_hooks_only_on_limited_views(app: Flask) -> None:
-    """Flask-Limiter's after-request (rate-limit headers, conditional deductions) and teardown
-    hooks read its per-request context on every request (≈ 15% of a trivial one); they have
-    nothing to do on a view that carries no limit."""
-    from flask_limiter.util import get_qualified_name
-
-    limited: set[str] | None = None
-
-    def limited_view() -> bool:
-        nonlocal limited
-        if limited is None:  # every view is registered by the first request
-            names = limiter._marked_for_limiting | set(limiter.limit_manager._endpoint_hints)
-            limited = {
-                endpoint
-                for endpoint, view in app.view_functions.items()
-                if get_qualified_name(view) in names or endpoint in names
-            }
-        return request.endpoint in limited
-
-    def only_when_limited(hook: Any) -> Any:
-        def hook_on_limited_views(argument: Any) -> Any:
-            return hook(argument) if limited_view() else argument
-
-        return hook_on_limited_views
-
+    # Its after-request hook (rate-limit headers, conditional deductions) and teardown (a reset
+    # of its per-request state, which lives on the request context and goes with it) ran on
+    # every request (≈ 15% of a trivial one): the request that checks a limit attaches the
+    # after-request hook itself (ViewLimiter), the others pay nothing.
     mine = (Limiter._Limiter__inject_headers, Limiter._Limiter__release_context)  # type: ignore[attr-defined]
     for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
         hooks[:] = [
-            only_when_limited(h) if getattr(h, "func", getattr(h, "__func__", None)) in mine else h
-            for h in hooks
+            h for h in hooks if getattr(h, "func", getattr(h, "__func__", None)) not in mine
         ]
+    app.extensions[_HOOKS_PER_REQUEST] = True

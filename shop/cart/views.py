@@ -3,7 +3,17 @@ cookie; a signed-in buyer's by account (the guest cart merges at sign-in)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    after_this_request,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -34,6 +44,8 @@ def open_cart() -> Cart:
     """The buyer's cart, created (and its cookie set) on first use."""
     cart = services.open_cart(user_id=_user_id(), token=request.cookies.get(COOKIE))
     if cart.user_id is None and request.cookies.get(COOKIE) != cart.token:
+        if "set_cart_cookie" not in g:  # only this request pays for the hook
+            after_this_request(_set_cookie)
         g.set_cart_cookie = cart.token
     return cart
 
@@ -130,6 +142,5 @@ def init_app(app) -> None:
     from flask_login import user_logged_in
 
     app.register_blueprint(bp)
-    app.after_request(_set_cookie)
     app.jinja_env.globals["cart_count"] = cart_count
     user_logged_in.connect(merge_at_sign_in, weak=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Response
+from sqlalchemy import event, text
 
 from core.db import db
 from core.security import CONTENT_SECURITY_POLICY
@@ -83,3 +84,133 @@ def test_a_visitor_without_cookie_gets_none(client):
     response = client.get("/healthz")
     assert "Set-Cookie" not in response.headers
     assert "Cookie" not in response.headers.get("Vary", "")
+
+
+@pytest.fixture
+def sessions_made(monkeypatch):
+    """How many SQLAlchemy sessions the requests build (the scoped registry's factory)."""
+    made = []
+    create = db.session.registry.createfunc
+
+    def counting():
+        made.append(create())
+        return made[-1]
+
+    monkeypatch.setattr(db.session.registry, "createfunc", counting)
+    return made
+
+
+@pytest.fixture
+def app_with_probe_views(fresh_app):
+    app = fresh_app()
+
+    @app.get("/_needs-nothing")
+    def needs_nothing():
+        return "ok"
+
+    @app.get("/_reads-database")
+    def reads_database():
+        return str(db.session.execute(text("SELECT 1")).scalar())
+
+    @app.get("/_fails-after-reading")
+    def fails_after_reading():
+        db.session.execute(text("SELECT 1"))
+        raise RuntimeError("boom")
+
+    return app
+
+
+def test_a_request_that_needs_no_database_builds_no_session(app_with_probe_views, sessions_made):
+    response = app_with_probe_views.test_client().get("/_needs-nothing")
+    assert response.status_code == 200
+    assert sessions_made == []  # the teardown used to build one only to close it
+
+
+def test_a_request_that_used_the_database_still_gives_its_connection_back(
+    app_with_probe_views, sessions_made, monkeypatch
+):
+    app = app_with_probe_views
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # the 500 page, as in production
+    with app.app_context():
+        engine = db.engine
+    held = len(db.session.registry.registry)
+    returned = []
+
+    def checked_in(*_):
+        returned.append(1)
+
+    event.listen(engine, "checkin", checked_in)
+    try:
+        client = app.test_client()
+        assert client.get("/_reads-database").get_data(as_text=True) == "1"
+        assert client.get("/_fails-after-reading").status_code == 500
+    finally:
+        event.remove(engine, "checkin", checked_in)
+    assert len(sessions_made) == 2
+    assert len(returned) == 2  # each session closed, its connection back in the pool
+    assert all(not session.in_transaction() for session in sessions_made)
+    assert len(db.session.registry.registry) == held  # and forgotten once its context ended
+
+
+def test_a_cookieless_get_pays_for_no_csrf_check_cart_or_language(
+    app_with_probe_views, monkeypatch
+):
+    from core.security import csrf
+
+    checked = []
+    monkeypatch.setattr(csrf, "protect", lambda **_: checked.append(1))
+    client = app_with_probe_views.test_client()
+    response = client.get("/_needs-nothing")
+    assert checked == []
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    assert client.post("/_needs-nothing").status_code == 405  # a POST is still checked first
+    assert checked == [1]
+
+
+def test_the_locale_is_parsed_once_per_process_not_per_request(app, monkeypatch):
+    from babel import Locale
+
+    def page(path):  # a new visitor each time (a ?lang= is remembered in a cookie)
+        return app.test_client().get(path).get_data(as_text=True)
+
+    page("/does-not-exist")
+    page("/does-not-exist?lang=en")  # both languages met once by this process
+    parsed = []
+    parse = Locale.parse.__func__
+
+    def counting_parse(cls, identifier, *args, **kwargs):
+        parsed.append(identifier)
+        return parse(cls, identifier, *args, **kwargs)
+
+    monkeypatch.setattr(Locale, "parse", classmethod(counting_parse))
+    assert "Không tìm thấy" in page("/does-not-exist")
+    assert "Page not found." in page("/does-not-exist?lang=en")
+    assert parsed  # Flask-Babel still asks…
+    assert all(isinstance(identifier, Locale) for identifier in parsed)  # …with nothing to parse
+
+
+def test_stacked_limits_answer_their_headers_once_and_a_429_says_when_to_retry(fresh_app):
+    from core.security import limiter
+
+    app = fresh_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+
+    @app.get("/_twice-limited")
+    @limiter.limit("2/minute")
+    @limiter.shared_limit("5/minute", scope="_probe")
+    def twice_limited():
+        return "ok"
+
+    @app.get("/_unlimited")
+    def unlimited():
+        return "ok"
+
+    client = app.test_client()
+    answers = [client.get("/_twice-limited") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    for answer in answers:
+        assert len(answer.headers.getlist("X-RateLimit-Limit")) == 1
+        assert len(answer.headers.getlist("X-RateLimit-Remaining")) == 1
+    assert answers[0].headers["X-RateLimit-Limit"] == "2"
+    assert "Retry-After" in answers[2].headers
+    assert "X-RateLimit-Limit" not in client.get("/_unlimited").headers
