@@ -64,7 +64,6 @@ def page_cache_env(env: dict[str, str]) -> str:
             "REDIS_URL": REDIS_URL,
             "PAGE_CACHE": "redis",
             "PAGE_CACHE_PREFIX": f"choque-bench-{os.getpid()}-{int(time.time())}:",
-            "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
     return f"redis ({REDIS_URL}, shared by the workers)"
