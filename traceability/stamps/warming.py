@@ -9,7 +9,7 @@ Without `REDIS_URL` each worker keeps its own parts and there is nothing to shar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import refresh
@@ -26,17 +26,19 @@ from traceability.stamps.reading import read_stamp
 VARIANTS = (("vi", None), ("en", "en"), ("en", None))
 
 
-def lot_stamps() -> Iterator[str]:
-    """One active stamp's code per lot (the lowest serial), lot by lot."""
+def lot_stamps() -> list[str]:
+    """One active stamp's code per lot (the first made), lot by lot: read in full before the
+    warming starts, since it releases the session after each lot."""
     first = (
         select(func.min(Stamp.id))
         .where(Stamp.state == StampState.ACTIVE, Stamp.batch_id.is_not(None))
         .group_by(Stamp.batch_id)
     )
-    yield from db.session.scalars(select(Stamp.code).where(Stamp.id.in_(first)).order_by(Stamp.id))
+    codes = select(Stamp.code).where(Stamp.id.in_(first)).order_by(Stamp.id)
+    return list(db.session.scalars(codes))
 
 
-def warm_lot_parts(codes: Iterator[str]) -> int:
+def warm_lot_parts(codes: Iterable[str]) -> int:
     """Render the lot part of each stamp's lot in every variant; returns the parts rendered or
     found already built."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
