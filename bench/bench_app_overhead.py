@@ -19,10 +19,8 @@ Aim (issue 12): app overhead ≥ 0.8×.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -37,6 +35,7 @@ from bench.harness import (
     bracketed,
     build_schema,
     database,
+    earlier_code,
     gunicorn,
     load,
     load_tool,
@@ -88,15 +87,6 @@ def cpu_per_request(servers: dict[str, tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
-@contextlib.contextmanager
-def earlier_code(env: dict[str, str]) -> Iterator[str | None]:
-    if not BEFORE_DIR:
-        yield None
-        return
-    with gunicorn(env, cwd=Path(BEFORE_DIR)) as base:
-        yield base
-
-
 def measure(kind: str) -> dict[str, Any]:
     with (
         database(kind) as db,
@@ -107,7 +97,7 @@ def measure(kind: str) -> dict[str, Any]:
         with (
             gunicorn(env, app=BARE_APP) as bare,
             gunicorn(env) as base,
-            earlier_code(env) as before,
+            earlier_code(env, BEFORE_DIR) as before,
         ):
             pages = {}
             if before is not None:  # both codes measured alike: between two bare runs

@@ -27,7 +27,6 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from bench.app import TRIVIAL_PATH
@@ -42,6 +41,7 @@ from bench.harness import (
     build_schema,
     database,
     database_version,
+    earlier_code,
     env_int,
     flask,
     get_status,
@@ -105,16 +105,6 @@ def scan_database(kind: str) -> Iterator[Database]:
         return
     with database(kind) as db:
         yield db
-
-
-@contextlib.contextmanager
-def earlier_code(env: dict[str, str]) -> Iterator[str | None]:
-    """The earlier checkout's server (BENCH_SCAN_BEFORE_DIR), or None."""
-    if not BEFORE_DIR:
-        yield None
-        return
-    with gunicorn(env, cwd=Path(BEFORE_DIR)) as base:
-        yield base
 
 
 def shared_lot_parts(env: dict[str, str]) -> str:
@@ -186,7 +176,7 @@ def measure(db: Database) -> dict[str, Any]:
         with (
             gunicorn(env) as base,
             gunicorn(env, BARE_APP) as bare,
-            earlier_code(env) as before,
+            earlier_code(env, BEFORE_DIR) as before,
         ):
             status = get_status(base, paths[0])
             if status != 200:

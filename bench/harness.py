@@ -263,6 +263,17 @@ def gunicorn(
                 log(f"  gunicorn log (last lines):\n{_tail(errors, 15)}")
 
 
+@contextlib.contextmanager
+def earlier_code(env: dict[str, str], directory: str) -> Iterator[str | None]:
+    """Another checkout of the project (`directory`, e.g. `git archive <commit> | tar -x`) served
+    by its own gunicorn with the same settings, to be measured in the same run; None without."""
+    if not directory:
+        yield None
+        return
+    with gunicorn(env, cwd=Path(directory)) as base:
+        yield base
+
+
 def worker_pids(base: str) -> list[int]:
     """The gunicorn workers serving `base` (children of its master, by parent id)."""
     master = SERVERS[base].pid

@@ -3,6 +3,8 @@ created or rotated), the delivery log of every partner, and replay (POST with CS
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -54,14 +56,23 @@ def admin_add_endpoint(partner_id: int):
     except Invalid as error:
         errors = {k: str(v) for k, v in error.fields.items()} or {"url": str(error.message)}
         return _endpoints_page(partner_id, values, errors, 422)
+    return _secret_page(partner_id, name, url, secret, 201)
+
+
+def _secret_page(
+    partner_id: int, name: str, url: str, secret: str, status: int, **rotation: Any
+) -> tuple[str, int, dict[str, str]]:
+    """The endpoint's secret, shown this once (never stored by a browser or a proxy)."""
     html = render_template(
         "partners/admin_webhook_secret.html",
         partner_id=partner_id,
         name=name,
         url=url,
         secret=secret,
+        rotated=bool(rotation),
+        **rotation,
     )
-    return html, 201, NO_STORE
+    return html, status, NO_STORE
 
 
 @bp.post("/admin/partners/<int:partner_id>/webhooks/<int:endpoint_id>/active")
@@ -84,16 +95,7 @@ def admin_rotate_secret(partner_id: int, endpoint_id: int):
         )
         url, name = endpoint.url, endpoint.partner.name
         previous_until = endpoint.previous_signs_until(utcnow())
-    html = render_template(
-        "partners/admin_webhook_secret.html",
-        partner_id=partner_id,
-        name=name,
-        url=url,
-        secret=secret,
-        rotated=True,
-        previous_until=previous_until,
-    )
-    return html, 200, NO_STORE
+    return _secret_page(partner_id, name, url, secret, 200, previous_until=previous_until)
 
 
 @bp.get("/admin/webhooks/deliveries")
