@@ -28,6 +28,7 @@ EXEMPT = {
     "partners_api.create_order": "Bearer-key API, no cookie session",
     "partners_webhooks_api.replay": "Bearer-key API, no cookie session",
     "partners_webhooks_api.add_endpoint": "Bearer-key API, no cookie session",
+    "partners_webhooks_api.rotate_secret": "Bearer-key API, no cookie session",
     # Bank-notification services sign each request with HMAC-SHA256 (BANK_WEBHOOK_SECRET); no
     # cookie session is read, so a forged cross-site form carries no valid signature.
     "transfers.bank_notification": "HMAC-signed server-to-server webhook, no cookie session",
