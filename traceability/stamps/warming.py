@@ -39,20 +39,19 @@ def lot_stamps() -> list[str]:
 
 
 def warm_lot_parts(codes: Iterable[str]) -> int:
-    """Render the lot part of each stamp's lot in every variant; returns the parts rendered or
-    found already built."""
+    """Render the lot part of each stamp's lot in every variant (its facts read once); returns
+    the parts rendered or found already built."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     warmed = 0
     for code in codes:
-        for locale, carried in VARIANTS:
-            query = f"?lang={carried}" if carried else ""
-            headers = {} if carried else {"Cookie": f"{i18n.LANG_COOKIE}={locale}"}
-            with app.test_request_context(f"/s/{code}{query}", headers=headers):
-                refresh()  # the locale is kept on the command's app context: choose it again
-                reading = read_stamp(today=i18n.local_today(), via="code", code=code)
-                if reading.facts is None or not reading.has_lot:
-                    break
-                scan_page.lot_part(reading.facts, i18n.current_locale())
-                warmed += 1
+        reading = read_stamp(today=i18n.local_today(), via="code", code=code)
+        if reading.facts is not None and reading.has_lot:
+            for locale, carried in VARIANTS:
+                query = f"?lang={carried}" if carried else ""
+                headers = {} if carried else {"Cookie": f"{i18n.LANG_COOKIE}={locale}"}
+                with app.test_request_context(f"/s/{code}{query}", headers=headers):
+                    refresh()  # the locale is kept on the command's app context: choose again
+                    scan_page.lot_part(reading.facts, i18n.current_locale())
+                    warmed += 1
         db.session.remove()  # one lot's objects at a time
     return warmed
